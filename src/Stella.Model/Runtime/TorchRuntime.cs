@@ -1,0 +1,201 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+
+namespace Stella.Model.Runtime;
+
+/// <summary>
+/// Brings TorchSharp up on this machine. Call <see cref="Initialize"/> before the first use of <c>torch</c>.
+/// </summary>
+/// <remarks>
+/// TorchSharp 0.107.0's <c>libLibTorchSharp.so</c> requires <c>GLIBCXX_3.4.32</c> only for a link-time marker it never
+/// calls; Debian 12's libstdc++ stops at 3.4.30. Where the running libstdc++ lacks that version, the copy of the
+/// library in the application's output folder (never the NuGet cache) gets that one requirement marked weak,
+/// atomically (temporary file + rename) and only once; where libstdc++ has it, nothing is touched.
+/// </remarks>
+public static class TorchRuntime
+{
+    /// <summary>The libstdc++ symbol version that TorchSharp's native library asks for.</summary>
+    public const string RequiredGlibcxx = "GLIBCXX_3.4.32";
+
+    private static readonly Lock Gate = new();
+    private static NativeFixResult? _fix;
+
+    /// <summary>What <see cref="Initialize"/> did about the native library.</summary>
+    public enum NativeFixResult
+    {
+        /// <summary>Not Linux, or libstdc++ already provides the version: nothing to do.</summary>
+        NotNeeded,
+
+        /// <summary>The library was already patched (an earlier run did it).</summary>
+        AlreadyPatched,
+
+        /// <summary>This call patched the library.</summary>
+        Patched,
+    }
+
+    /// <summary>Applies the native fix when needed and initialises the CPU backend. Safe to call many times.</summary>
+    public static NativeFixResult Initialize()
+    {
+        lock (Gate)
+        {
+            if (_fix is { } done)
+            {
+                return done;
+            }
+
+            var fix = EnsureNativeLibraryLoadable();
+            try
+            {
+                torch.InitializeDeviceType(DeviceType.CPU);
+            }
+            catch (Exception e)
+            {
+                throw new InvalidOperationException(
+                    $"TorchSharp failed to initialise (native fix: {fix}, library: {LocateLibTorchSharp() ?? "not found"}). " +
+                    "Rebuild with 'make build'; see README 'TorchSharp on Debian 12'.", e);
+            }
+
+            _fix = fix;
+            return fix;
+        }
+    }
+
+    /// <summary>
+    /// Resolves a device setting: <c>cpu</c> (the default), <c>cuda</c> (fails with advice when no CUDA device or build),
+    /// <c>cuda:N</c>, or <c>auto</c> (CUDA when present, else CPU).
+    /// </summary>
+    public static torch.Device ResolveDevice(string? setting)
+    {
+        Initialize();
+        var value = string.IsNullOrWhiteSpace(setting) ? "cpu" : setting.Trim().ToLowerInvariant();
+        if (value == "cpu")
+        {
+            return torch.CPU;
+        }
+
+        var cudaAvailable = CudaAvailable();
+        if (value == "auto")
+        {
+            return cudaAvailable ? torch.CUDA : torch.CPU;
+        }
+
+        if (value == "cuda" || value.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            if (!cudaAvailable)
+            {
+                throw new InvalidOperationException(
+                    $"device '{setting}' was asked for, but TorchSharp sees no CUDA device. Build with 'make build CUDA=1' " +
+                    "(-p:StellaCuda=true, needs the TorchSharp-cuda-linux package) on a machine with an NVIDIA GPU, or use --device cpu.");
+            }
+
+            return new torch.Device(value);
+        }
+
+        throw new ArgumentException($"unknown device '{setting}': use cpu, cuda, cuda:N or auto", nameof(setting));
+    }
+
+    /// <summary>True when TorchSharp can use a CUDA device (false when the CUDA backend is not built in).</summary>
+    public static bool CudaAvailable()
+    {
+        try
+        {
+            torch.InitializeDeviceType(DeviceType.CUDA);
+            return torch.cuda.is_available();
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>True when the libstdc++ the process loads defines <paramref name="version"/>.</summary>
+    public static bool HostLibStdCxxHas(string version)
+    {
+        var path = LocateHostLibStdCxx();
+        return path is not null && ElfVersionNeeds.ReadDefinitions(File.ReadAllBytes(path)).Contains(version);
+    }
+
+    /// <summary>Path of the libLibTorchSharp.so that TorchSharp will load, or null when there is none.</summary>
+    public static string? LocateLibTorchSharp()
+    {
+        var torchDir = Path.GetDirectoryName(typeof(torch).Assembly.Location) ?? AppContext.BaseDirectory;
+        string[] candidates =
+        [
+            Path.Combine(torchDir, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"),
+            Path.Combine(torchDir, "libLibTorchSharp.so"),
+            Path.Combine(AppContext.BaseDirectory, "libLibTorchSharp.so"),
+        ];
+        return candidates.FirstOrDefault(File.Exists);
+    }
+
+    /// <summary>
+    /// Marks <see cref="RequiredGlibcxx"/> weak in the library at <paramref name="path"/> if it is not already.
+    /// Writes a temporary file beside it and renames it over the original, so a reader sees the old or the new file.
+    /// </summary>
+    public static bool PatchFile(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        if (ElfVersionNeeds.MarkWeak(bytes, RequiredGlibcxx) == 0)
+        {
+            return false;
+        }
+
+        var temp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        File.WriteAllBytes(temp, bytes);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(temp, File.GetUnixFileMode(path));
+        }
+
+        File.Move(temp, path, overwrite: true);
+        return true;
+    }
+
+    private static NativeFixResult EnsureNativeLibraryLoadable()
+    {
+        if (!OperatingSystem.IsLinux() || HostLibStdCxxHas(RequiredGlibcxx))
+        {
+            return NativeFixResult.NotNeeded;
+        }
+
+        var lib = LocateLibTorchSharp()
+            ?? throw new InvalidOperationException(
+                "libLibTorchSharp.so was not found next to TorchSharp.dll: restore and build the project ('make build').");
+        if (IsInNuGetCache(lib))
+        {
+            throw new InvalidOperationException(
+                $"TorchSharp would load '{lib}' from the NuGet cache, which must not be edited. " +
+                "Run the built application (bin/...), where the native files are copied, instead.");
+        }
+
+        var needs = ElfVersionNeeds.ReadRequirements(File.ReadAllBytes(lib));
+        if (!needs.Any(r => r.Version == RequiredGlibcxx && !r.IsWeak))
+        {
+            return NativeFixResult.AlreadyPatched;
+        }
+
+        return PatchFile(lib) ? NativeFixResult.Patched : NativeFixResult.AlreadyPatched;
+    }
+
+    private static bool IsInNuGetCache(string path)
+    {
+        var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES");
+        return (!string.IsNullOrEmpty(cache) && path.StartsWith(Path.GetFullPath(cache), StringComparison.Ordinal))
+            || path.Contains($"{Path.DirectorySeparatorChar}.nuget{Path.DirectorySeparatorChar}packages{Path.DirectorySeparatorChar}", StringComparison.Ordinal);
+    }
+
+    private static string? LocateHostLibStdCxx()
+    {
+        // Load it the way the dynamic loader will for TorchSharp, then read back which file that was.
+        if (!NativeLibrary.TryLoad("libstdc++.so.6", out _))
+        {
+            return null;
+        }
+
+        return File.ReadLines("/proc/self/maps")
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(parts => parts.Length >= 6 && parts[^1].Contains("libstdc++.so", StringComparison.Ordinal))
+            .Select(parts => parts[^1])
+            .FirstOrDefault();
+    }
+}
