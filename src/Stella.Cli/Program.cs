@@ -1,0 +1,11 @@
+using System.CommandLine;
+using Stella.Cli;
+
+var root = new RootCommand(
+    "stella: continual audio-video pre-training (STELLA) and coreset selection (COINCIDE) on a CPU by default.\n" +
+    "Start with 'stella synth --out data/synth' to render the built-in benchmark, then 'stella inspect CLIP --out DIR' " +
+    "to see what the model is fed. Each command's --help explains its options and defaults.");
+root.Subcommands.Add(SynthCommand.Create());
+root.Subcommands.Add(InspectCommand.Create());
+root.Subcommands.Add(ManifestCommand.Create());
+return await CliErrors.RunAsync(() => root.Parse(args).InvokeAsync());

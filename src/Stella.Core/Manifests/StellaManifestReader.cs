@@ -1,0 +1,79 @@
+using System.Globalization;
+using Stella.Core.Tasks;
+
+namespace Stella.Core.Manifests;
+
+/// <summary>
+/// Reads this project's manifest (<c>manifest.csv</c>: clip_id,path,label,task,split) with its <c>tasks.json</c>,
+/// as written by <c>stella synth</c>.
+/// </summary>
+public static class StellaManifestReader
+{
+    private static readonly string[] Header = ["clip_id", "path", "label", "task", "split"];
+
+    /// <summary>Reads <paramref name="manifestPath"/>; tasks from <c>tasks.json</c> beside it unless given.</summary>
+    public static ClipManifest Read(string manifestPath, string? tasksPath = null)
+    {
+        tasksPath ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!, "tasks.json");
+        var tasks = TaskMap.Read(tasksPath);
+        var clips = new List<ClipRecord>();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var first = true;
+        var lastTask = 0;
+        foreach (var (row, f) in CsvRows.Read(manifestPath))
+        {
+            if (first)
+            {
+                first = false;
+                if (!f.Select(x => x.ToLowerInvariant()).SequenceEqual(Header))
+                {
+                    throw new ManifestException(manifestPath, row, $"expected the header '{string.Join(',', Header)}', got '{string.Join(',', f)}'");
+                }
+
+                continue;
+            }
+
+            if (f.Length != Header.Length)
+            {
+                throw new ManifestException(manifestPath, row, $"expected {Header.Length} columns ({string.Join(',', Header)}), got {f.Length}");
+            }
+
+            if (!int.TryParse(f[3], NumberStyles.None, CultureInfo.InvariantCulture, out var task) || task >= tasks.Tasks.Count)
+            {
+                throw new ManifestException(manifestPath, row, $"task '{f[3]}' is not a task index 0..{tasks.Tasks.Count - 1}");
+            }
+
+            if (task < lastTask)
+            {
+                throw new ManifestException(manifestPath, row, $"task {task} after task {lastTask}: the manifest must be task-ordered");
+            }
+
+            lastTask = task;
+            var split = f[4].ToLowerInvariant() switch
+            {
+                "train" => ClipSplit.Train,
+                "retrieval" or "eval" => ClipSplit.Retrieval,
+                "test" => ClipSplit.Test,
+                _ => throw new ManifestException(manifestPath, row, $"split '{f[4]}' is not train, retrieval or test"),
+            };
+            if (string.IsNullOrWhiteSpace(f[0]) || !ids.Add(f[0]))
+            {
+                throw new ManifestException(manifestPath, row, string.IsNullOrWhiteSpace(f[0]) ? "empty clip_id" : $"duplicate clip_id '{f[0]}'");
+            }
+
+            if (tasks.TaskOf(f[2]) is { } expected && expected != task)
+            {
+                throw new ManifestException(manifestPath, row, $"label '{f[2]}' belongs to task {expected} in {Path.GetFileName(tasksPath)}, but the row says task {task}");
+            }
+
+            clips.Add(new ClipRecord(f[0], f[1], f[2], task, split, 0, row));
+        }
+
+        if (first)
+        {
+            throw new ManifestException(manifestPath, 0, "empty manifest");
+        }
+
+        return new ClipManifest(manifestPath, tasks, clips);
+    }
+}

@@ -1,0 +1,24 @@
+using System.Text;
+
+namespace Stella.Core.Manifests;
+
+/// <summary>Writes this project's manifest format (<c>clip_id,path,label,task,split</c>), quoting where CSV needs it.</summary>
+public static class StellaManifestWriter
+{
+    /// <summary>Writes <paramref name="clips"/> (task-ordered) to <paramref name="path"/>.</summary>
+    public static void Write(string path, IEnumerable<ClipRecord> clips)
+    {
+        var sb = new StringBuilder("clip_id,path,label,task,split\n");
+        foreach (var c in clips)
+        {
+            var split = c.Split switch { ClipSplit.Train => "train", ClipSplit.Retrieval => "retrieval", _ => "test" };
+            sb.Append(Quote(c.ClipId)).Append(',').Append(Quote(c.RelativePath)).Append(',').Append(Quote(c.Label))
+                .Append(',').Append(c.Task).Append(',').Append(split).Append('\n');
+        }
+
+        File.WriteAllText(path, sb.ToString());
+    }
+
+    private static string Quote(string field) =>
+        field.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? $"\"{field.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : field;
+}

@@ -1,0 +1,193 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using FFMpegCore;
+using FFMpegCore.Exceptions;
+using FFMpegCore.Pipes;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+using Stella.Media.Ffmpeg;
+
+namespace Stella.Media.Decode;
+
+/// <summary>
+/// Decodes clips with ffmpeg through FFMpegCore: audio as f32 mono PCM streamed from ffmpeg's stdout (no temp file),
+/// video as RGB24 frames resized by ffmpeg. Every failure is a <see cref="DecodeException"/> of one
+/// <see cref="DecodeFailure"/> kind naming the clip; each ffprobe/ffmpeg call is bounded by a timeout and
+/// transient faults are retried (Polly). Thread-safe.
+/// </summary>
+public sealed class ClipDecoder
+{
+    private readonly ResiliencePipeline _pipeline;
+
+    /// <summary>Creates a decoder; checks that ffmpeg and ffprobe are installed.</summary>
+    public ClipDecoder(DecodeOptions? options = null)
+    {
+        FfmpegTools.EnsureAvailable();
+        Options = options ?? new DecodeOptions();
+        _pipeline = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = Math.Max(1, Options.Retries),
+                Delay = TimeSpan.FromMilliseconds(100),
+                ShouldHandle = new PredicateBuilder().Handle<DecodeException>(e => e.Transient).Handle<IOException>(),
+            })
+            .AddTimeout(Options.Timeout)
+            .Build();
+    }
+
+    /// <summary>The settings.</summary>
+    public DecodeOptions Options { get; }
+
+    /// <summary>Decodes audio and frames; a missing stream of either kind is an error.</summary>
+    public Task<DecodedClip> DecodeAsync(string path, FrameWindow window, CancellationToken cancellationToken = default) =>
+        DecodeAsync(path, window, wantAudio: true, wantVideo: true, cancellationToken);
+
+    /// <summary>Decodes what is asked for; a stream that is asked for and missing is an error.</summary>
+    public async Task<DecodedClip> DecodeAsync(string path, FrameWindow window, bool wantAudio, bool wantVideo, CancellationToken cancellationToken = default)
+    {
+        if (!File.Exists(path))
+        {
+            throw new DecodeException(DecodeFailure.MissingFile, path, "file not found");
+        }
+
+        var info = await RunAsync(path, "ffprobe", ct => ProbeAsync(path, ct), cancellationToken).ConfigureAwait(false);
+        if (wantAudio && info.PrimaryAudioStream is null)
+        {
+            throw new DecodeException(DecodeFailure.NoAudioStream, path, "the file has no audio stream");
+        }
+
+        if (wantVideo && info.PrimaryVideoStream is null)
+        {
+            throw new DecodeException(DecodeFailure.NoVideoStream, path, "the file has no video stream");
+        }
+
+        var duration = info.Duration.TotalSeconds;
+        if (duration < Options.MinSeconds)
+        {
+            throw new DecodeException(DecodeFailure.TooShort, path,
+                $"{duration.ToString("0.###", CultureInfo.InvariantCulture)} s is shorter than the minimum {Options.MinSeconds.ToString(CultureInfo.InvariantCulture)} s");
+        }
+
+        var audio = wantAudio
+            ? await RunAsync(path, "ffmpeg (audio)", ct => DecodeAudioAsync(path, duration, ct), cancellationToken).ConfigureAwait(false)
+            : null;
+        byte[]? frames = null;
+        var start = 0.0;
+        if (wantVideo)
+        {
+            start = window.Start(duration, Options.WindowSeconds);
+            frames = await RunAsync(path, "ffmpeg (video)", ct => DecodeFramesAsync(path, start, ct), cancellationToken).ConfigureAwait(false);
+        }
+
+        return new DecodedClip(path, duration, audio, frames, frames is null ? 0 : Options.Frames, Options.FrameSize, start);
+    }
+
+    private async Task<T> RunAsync<T>(string path, string what, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _pipeline.ExecuteAsync(async ct => await call(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutRejectedException e)
+        {
+            throw new DecodeException(DecodeFailure.Timeout, path,
+                $"{what} did not finish within {Options.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s", inner: e);
+        }
+        catch (IOException e)
+        {
+            throw new DecodeException(DecodeFailure.Corrupt, path, $"{what}: {e.Message}", inner: e);
+        }
+    }
+
+    private static async Task<IMediaAnalysis> ProbeAsync(string path, CancellationToken ct)
+    {
+        try
+        {
+            return await FFProbe.AnalyseAsync(path, cancellationToken: ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is FFMpegException or FormatNullException or System.Text.Json.JsonException)
+        {
+            ct.ThrowIfCancellationRequested();
+            throw new DecodeException(DecodeFailure.Corrupt, path, $"ffprobe cannot read it: {FirstLine(e.Message)}", inner: e);
+        }
+    }
+
+    private async Task<float[]> DecodeAudioAsync(string path, double duration, CancellationToken ct)
+    {
+        using var pcm = new MemoryStream();
+        var result = await FFMpegArguments
+            .FromFileInput(path, verifyExists: false, o => o.WithCustomArgument($"-t {Options.MaxAudioSeconds.ToString(CultureInfo.InvariantCulture)}"))
+            .OutputToPipe(new StreamPipeSink(pcm), o => o
+                .ForceFormat("f32le")
+                .WithAudioSamplingRate(Options.SampleRate)
+                .WithCustomArgument("-ac 1 -vn -sn -dn"))
+            .CancellableThrough(ct, TimeSpan.Zero)
+            .ProcessAsynchronously(throwOnError: false)
+            .ConfigureAwait(false);
+        ct.ThrowIfCancellationRequested();
+        Check(result, path, "audio");
+        var samples = new float[pcm.Length / sizeof(float)];
+        pcm.Position = 0;
+        pcm.ReadExactly(MemoryMarshal.AsBytes(samples.AsSpan()));
+
+        // A truncated stream decodes "successfully" to far less audio than the container promises.
+        var expected = Math.Min(duration, Options.MaxAudioSeconds) * Options.SampleRate;
+        if (samples.Length < expected * 0.5)
+        {
+            throw new DecodeException(DecodeFailure.Corrupt, path,
+                $"decoded {samples.Length / (double)Options.SampleRate:0.###} s of audio where the container promises {expected / Options.SampleRate:0.###} s");
+        }
+
+        return samples;
+    }
+
+    private async Task<byte[]> DecodeFramesAsync(string path, double start, CancellationToken ct)
+    {
+        var o = Options;
+        var needed = ((o.Frames - 1) * o.FrameStride) + 1;
+        using var raw = new MemoryStream();
+        var result = await FFMpegArguments
+            .FromFileInput(path, verifyExists: false, a => a.WithCustomArgument($"-ss {start.ToString("0.###", CultureInfo.InvariantCulture)}"))
+            .OutputToPipe(new StreamPipeSink(raw), a => a
+                .ForceFormat("rawvideo")
+                .WithCustomArgument(
+                    $"-an -sn -dn -pix_fmt rgb24 -vf fps={o.SampleFps},scale={o.FrameSize}:{o.FrameSize}:flags=bilinear -frames:v {needed}"))
+            .CancellableThrough(ct, TimeSpan.Zero)
+            .ProcessAsynchronously(throwOnError: false)
+            .ConfigureAwait(false);
+        ct.ThrowIfCancellationRequested();
+        Check(result, path, "video");
+        var frameBytes = o.FrameSize * o.FrameSize * 3;
+        var available = (int)(raw.Length / frameBytes);
+        if (available == 0)
+        {
+            throw new DecodeException(DecodeFailure.Corrupt, path, $"ffmpeg produced no video frame from {start:0.###} s on");
+        }
+
+        // Frames start, start + stride, ...; near the end of a clip the last decoded frame repeats.
+        var all = raw.GetBuffer();
+        var frames = new byte[o.Frames * frameBytes];
+        for (var i = 0; i < o.Frames; i++)
+        {
+            var src = Math.Min(i * o.FrameStride, available - 1);
+            Buffer.BlockCopy(all, src * frameBytes, frames, i * frameBytes, frameBytes);
+        }
+
+        return frames;
+    }
+
+    private static void Check(FFMpegResult result, string path, string what)
+    {
+        if (result.Success)
+        {
+            return;
+        }
+
+        var said = string.Join(" | ", result.StandardError.Where(l => !string.IsNullOrWhiteSpace(l)).TakeLast(2));
+        // Exit codes above 128 are deaths by signal (a crash, the OOM killer): worth a retry.
+        throw new DecodeException(DecodeFailure.Corrupt, path, $"ffmpeg could not decode the {what} (exit {result.ExitCode}): {said}", transient: result.ExitCode > 128);
+    }
+
+    private static string FirstLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()?.Trim() ?? text;
+}

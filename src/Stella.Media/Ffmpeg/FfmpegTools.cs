@@ -1,0 +1,41 @@
+using FFMpegCore;
+
+namespace Stella.Media.Ffmpeg;
+
+/// <summary>Finds the ffmpeg and ffprobe binaries and says what to do when they are missing.</summary>
+public static class FfmpegTools
+{
+    private static bool _checked;
+
+    /// <summary>Throws <see cref="FfmpegMissingException"/> unless both ffmpeg and ffprobe are on PATH (or in FFMPEG_DIR).</summary>
+    public static void EnsureAvailable()
+    {
+        if (_checked)
+        {
+            return;
+        }
+
+        var dir = Environment.GetEnvironmentVariable("FFMPEG_DIR");
+        if (!string.IsNullOrEmpty(dir))
+        {
+            GlobalFFOptions.Configure(o => o.BinaryFolder = dir);
+        }
+
+        foreach (var tool in new[] { "ffmpeg", "ffprobe" })
+        {
+            if (Find(tool, dir) is null)
+            {
+                throw new FfmpegMissingException(tool);
+            }
+        }
+
+        _checked = true;
+    }
+
+    private static string? Find(string tool, string? dir)
+    {
+        var paths = (dir is null ? [] : new[] { dir })
+            .Concat((Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries));
+        return paths.Select(p => Path.Combine(p, tool)).FirstOrDefault(File.Exists);
+    }
+}

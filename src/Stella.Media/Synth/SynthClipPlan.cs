@@ -1,0 +1,27 @@
+namespace Stella.Media.Synth;
+
+/// <summary>Everything needed to render one clip; derived from the dataset seed and the clip index alone.</summary>
+/// <param name="ClipId">Clip id, e.g. <c>t1_c04_train_007</c>.</param>
+/// <param name="Class">The class (object type bound to a sound).</param>
+/// <param name="Task">Task index.</param>
+/// <param name="Split">"train" or "retrieval".</param>
+/// <param name="Seed">Seed of this clip's random choices.</param>
+/// <param name="Objects">On-screen objects; index 0 is the sound source.</param>
+/// <param name="Sounding">Intervals [start, end) in seconds where the source sounds.</param>
+public sealed record SynthClipPlan(
+    string ClipId,
+    SynthClass Class,
+    int Task,
+    string Split,
+    int Seed,
+    IReadOnlyList<SynthObject> Objects,
+    IReadOnlyList<(double Start, double End)> Sounding);
+
+/// <summary>An object moving over the frame.</summary>
+/// <param name="Type">Index into <see cref="SynthCatalog.Objects"/>.</param>
+/// <param name="X">Start centre x in pixels.</param>
+/// <param name="Y">Start centre y in pixels.</param>
+/// <param name="Vx">Velocity x in pixels per second.</param>
+/// <param name="Vy">Velocity y in pixels per second.</param>
+/// <param name="Radius">Half side in pixels.</param>
+public sealed record SynthObject(int Type, double X, double Y, double Vx, double Vy, double Radius);

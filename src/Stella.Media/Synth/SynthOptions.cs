@@ -1,0 +1,61 @@
+namespace Stella.Media.Synth;
+
+/// <summary>Size and seed of the built-in "sounding objects" benchmark. Defaults keep `make stream-train` within minutes on 2 cores.</summary>
+public sealed record SynthOptions
+{
+    /// <summary>Number of tasks. Default 4.</summary>
+    public int Tasks { get; init; } = 4;
+
+    /// <summary>Classes per task. Default 3.</summary>
+    public int ClassesPerTask { get; init; } = 3;
+
+    /// <summary>Training clips per class. Default 20.</summary>
+    public int TrainPerClass { get; init; } = 20;
+
+    /// <summary>Retrieval (evaluation) clips per class; the thesis uses 5. Default 5.</summary>
+    public int EvalPerClass { get; init; } = 5;
+
+    /// <summary>Clip length in seconds; at least 4 (the video window). Default 6.</summary>
+    public double Seconds { get; init; } = 6;
+
+    /// <summary>Seed; the same seed gives the same dataset. Default 0.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Frame side in pixels (square frames, a multiple of 16). Default 128.</summary>
+    public int FrameSize { get; init; } = 128;
+
+    /// <summary>Frames per second of the encoded video (the reference samples 8 fps). Default 8.</summary>
+    public int Fps { get; init; } = 8;
+
+    /// <summary>Audio sample rate in Hz. Default 16000.</summary>
+    public int SampleRate { get; init; } = 16000;
+
+    /// <summary>Objects on screen per clip (one source, the rest silent distractors). Default 3.</summary>
+    public int ObjectsPerClip { get; init; } = 3;
+
+    /// <summary>Clips encoded at once. Default: the number of cores.</summary>
+    public int Parallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
+    public void Validate()
+    {
+        Require(Tasks >= 1, $"--tasks must be at least 1 (got {Tasks})");
+        Require(ClassesPerTask >= 1, $"--classes-per-task must be at least 1 (got {ClassesPerTask})");
+        Require(Tasks * ClassesPerTask <= SynthCatalog.MaxClasses,
+            $"--tasks x --classes-per-task = {Tasks * ClassesPerTask} exceeds the {SynthCatalog.MaxClasses} distinct classes the generator can make");
+        Require(TrainPerClass >= 1, $"--train-per-class must be at least 1 (got {TrainPerClass})");
+        Require(EvalPerClass >= 0, $"--eval-per-class must not be negative (got {EvalPerClass})");
+        Require(Seconds is >= 4 and <= 60, $"--seconds must be between 4 and 60 (got {Seconds})");
+        Require(FrameSize >= 32 && FrameSize % 16 == 0, $"frame size must be a multiple of 16, at least 32 (got {FrameSize})");
+        Require(ObjectsPerClip is >= 1 and <= 6, $"objects per clip must be 1..6 (got {ObjectsPerClip})");
+        Require(Fps is >= 1 and <= 30, $"fps must be 1..30 (got {Fps})");
+    }
+
+    private static void Require(bool ok, string message)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException(message);
+        }
+    }
+}
