@@ -70,16 +70,20 @@ public sealed class TaskSplitFile
     /// </summary>
     public TaskMap ApplyCategoryRule(IReadOnlyList<(string Label, string Category)> classes, string source)
     {
-        var taken = new HashSet<string>(StringComparer.Ordinal);
-        var tasks = new List<TaskDefinition>();
+        var known = classes.Select(c => c.Label).ToHashSet(StringComparer.Ordinal);
         foreach (var spec in Tasks)
         {
-            var missing = spec.ExtraClasses.Where(e => !classes.Any(c => c.Label == e)).ToList();
+            var missing = spec.ExtraClasses.Where(e => !known.Contains(e)).ToList();
             if (missing.Count > 0)
             {
                 throw new ManifestException(source, 0, $"task '{spec.Name}' names classes that the category file lacks: {string.Join(", ", missing)}");
             }
+        }
 
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        var tasks = new List<TaskDefinition>();
+        foreach (var spec in Tasks)
+        {
             var chosen = classes
                 .Where(c => !taken.Contains(c.Label) && (spec.Categories.Contains(c.Category) || spec.ExtraClasses.Contains(c.Label)))
                 .Take(ClassesPerTask)
