@@ -1,0 +1,58 @@
+# Stella.Pipeline: every target installs what it needs (Debian's ffmpeg, NuGet packages, the TorchSharp native fix).
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+CONFIG   ?= Release
+DATA     ?= data/synth
+RUN      ?= runs/inspect
+CUDA     ?=
+DOTNET   ?= dotnet
+MSBUILD_FLAGS := -c $(CONFIG) -nologo $(if $(CUDA),-p:StellaCuda=true,)
+STELLA   := $(DOTNET) src/Stella.Cli/bin/$(CONFIG)/net10.0/stella.dll
+
+.PHONY: help deps restore build test synth stream-train inspect bench clean
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+deps: ## Install Debian's ffmpeg (and a font for plots) when missing; check the .NET SDK.
+	@command -v $(DOTNET) >/dev/null || { echo "error: the .NET 10 SDK ('dotnet') is not on PATH: install it from https://dot.net" >&2; exit 1; }
+	@if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null || [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then \
+	  echo "installing Debian packages: ffmpeg fonts-dejavu-core"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
+	  if [ -n "$$SUDO" ] && ! command -v sudo >/dev/null; then \
+	    echo "error: ffmpeg is missing and this user cannot install it (not root, no sudo). Ask for: apt-get install ffmpeg fonts-dejavu-core" >&2; exit 1; fi; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg fonts-dejavu-core >/dev/null || \
+	  { echo "error: could not install ffmpeg with apt-get (no network to the Debian mirror?). Install ffmpeg and ffprobe, or set FFMPEG_DIR." >&2; exit 1; }; \
+	fi
+
+restore: ## Restore NuGet packages (retried once: the registry copy here sometimes fails a first fetch).
+	@$(DOTNET) restore Stella.Pipeline.sln $(if $(CUDA),-p:StellaCuda=true,) -v q || $(DOTNET) restore Stella.Pipeline.sln $(if $(CUDA),-p:StellaCuda=true,) -v q
+
+build: deps restore ## Build everything (CUDA=1 builds against TorchSharp-cuda-linux instead of the CPU libtorch).
+	@$(DOTNET) build Stella.Pipeline.sln $(MSBUILD_FLAGS) --no-restore -v q -clp:ErrorsOnly
+
+test: build ## Run the test suite (a few minutes on 2 cores).
+	@set -o pipefail; $(DOTNET) test Stella.Pipeline.sln $(MSBUILD_FLAGS) --no-build 2>&1 | tee .test.log; status=$$?; \
+	  awk '/(Passed|Failed)! +- +Failed:/ { gsub(",", ""); f += $$4; p += $$6; s += $$8 } END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' .test.log; \
+	  rm -f .test.log; exit $$status
+
+synth: build ## Render the built-in benchmark into $(DATA) unless it is there.
+	@if [ -f $(DATA)/manifest.csv ]; then echo "$(DATA) exists (delete it to render again)"; else $(STELLA) synth --out $(DATA); fi
+
+stream-train: synth ## The main job. Until issue [D] lands: renders the benchmark and inspects a clip (no training yet).
+	@$(STELLA) manifest check $(DATA)/manifest.csv
+	@$(STELLA) inspect $$(ls $(DATA)/clips/*.mp4 | head -n 1) --out $(RUN)
+	@echo "stream-train: the benchmark is in $(DATA) and one clip's arrays and pictures are in $(RUN)."
+	@echo "stream-train: the training graph (issue [D]) is not built yet; nothing was trained."
+
+inspect: build ## Inspect one clip: make inspect CLIP=path.mp4 [RUN=dir].
+	@[ -n "$(CLIP)" ] || { echo "usage: make inspect CLIP=path/to/clip.mp4 [RUN=out/dir]" >&2; exit 2; }
+	@$(STELLA) inspect $(CLIP) --out $(RUN)
+
+bench: synth ## Benchmarks: data-path throughput against bare ffmpeg (prints figures, asserts nothing).
+	@$(DOTNET) tools/Stella.Bench/bin/$(CONFIG)/net10.0/Stella.Bench.dll $(DATA)
+
+clean: ## Remove build outputs (keeps data/ and runs/).
+	@$(DOTNET) clean Stella.Pipeline.sln -v q >/dev/null; find src tests tools \( -name bin -o -name obj \) -type d -prune -exec rm -rf {} +

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+
+namespace Stella.Cli.Tests;
+
+public sealed class CliTests
+{
+    private static (int Code, string Out, string Err) Stella(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stella.dll"));
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var p = Process.Start(start)!;
+        var output = p.StandardOutput.ReadToEndAsync();
+        var error = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(120_000), "stella did not finish in 2 minutes");
+        return (p.ExitCode, output.Result, error.Result);
+    }
+
+    private static string TempDir()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "stella-cli-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    [Fact]
+    public void Help_ListsEveryCommand_WithAnExplanation()
+    {
+        var (code, output, _) = Stella("--help");
+        Assert.Equal(0, code);
+        foreach (var command in new[] { "synth", "inspect", "manifest" })
+        {
+            Assert.Matches($@"\n\s+{command}\s+\S.{{20,}}", output);
+        }
+    }
+
+    [Fact]
+    public void SynthHelp_ShowsOptionsAndDefaults()
+    {
+        var (code, output, _) = Stella("synth", "--help");
+        Assert.Equal(0, code);
+        foreach (var option in new[] { "--out", "--tasks", "--classes-per-task", "--train-per-class", "--eval-per-class", "--seconds", "--seed" })
+        {
+            Assert.Contains(option, output);
+        }
+
+        Assert.Contains("[default: 4]", output);
+    }
+
+    [Fact]
+    public void Synth_OutOfRangeOption_IsOneClearErrorLine()
+    {
+        var (code, _, error) = Stella("synth", "--out", TempDir(), "--tasks", "0");
+        Assert.Equal(2, code);
+        Assert.Equal("error: --tasks must be at least 1 (got 0)", error.Trim());
+    }
+
+    [Fact]
+    public void SynthThenCheckThenInspect_ProducesTheDocumentedFiles()
+    {
+        var dir = TempDir();
+        var data = Path.Combine(dir, "data");
+        var (code, output, error) = Stella("synth", "--out", data, "--tasks", "2", "--classes-per-task", "2", "--train-per-class", "1", "--eval-per-class", "1", "--seconds", "4");
+        Assert.True(code == 0, error);
+        Assert.Contains("wrote 8 clips (4 train, 4 retrieval) of 4 classes in 2 tasks", output);
+
+        (code, output, error) = Stella("manifest", "check", Path.Combine(data, "manifest.csv"));
+        Assert.True(code == 0, error);
+        Assert.Contains("8 clips, 0 missing", output);
+
+        var clip = Directory.GetFiles(Path.Combine(data, "clips"), "*.mp4").Order().First();
+        (code, output, error) = Stella("inspect", clip, "--out", Path.Combine(dir, "inspect"));
+        Assert.True(code == 0, error);
+        foreach (var file in new[] { "fbank.npy", "frames.npy", "audio_patches.npy", "video_patches.npy", "spectrogram.png", "frames.png" })
+        {
+            Assert.True(File.Exists(Path.Combine(dir, "inspect", file)), $"{file} missing; stdout: {output}");
+        }
+    }
+
+    [Fact]
+    public void ManifestCheck_EscapingPath_NamesTheRow()
+    {
+        var dir = TempDir();
+        File.WriteAllText(Path.Combine(dir, "tasks.json"), """{"benchmark": "x", "tasks": [{"index": 0, "name": "a", "classes": ["dog"]}]}""");
+        File.WriteAllText(Path.Combine(dir, "manifest.csv"), "clip_id,path,label,task,split\nc1,../../etc/passwd,dog,0,train\n");
+        var (code, _, error) = Stella("manifest", "check", Path.Combine(dir, "manifest.csv"));
+        Assert.Equal(2, code);
+        Assert.Contains("manifest.csv:2: clip path '../../etc/passwd' escapes the data root", error);
+    }
+
+    [Fact]
+    public void Inspect_MissingClip_IsTypedError()
+    {
+        var (code, _, error) = Stella("inspect", "/nonexistent/clip.mp4", "--out", TempDir());
+        Assert.Equal(2, code);
+        Assert.Equal("error: MissingFile: /nonexistent/clip.mp4: file not found", error.Trim());
+    }
+}
