@@ -51,27 +51,25 @@ public sealed class ClipDecoder
             throw new DecodeException(DecodeFailure.MissingFile, path, "file not found");
         }
 
-        var info = await RunAsync(path, "ffprobe", ct => ProbeAsync(path, ct), cancellationToken).ConfigureAwait(false);
-        if (wantAudio && info.PrimaryAudioStream is null)
+        float[]? audio = null;
+        double duration;
+        if (wantAudio)
         {
-            throw new DecodeException(DecodeFailure.NoAudioStream, path, "the file has no audio stream");
+            // One ffmpeg call decodes the audio and reports the streams and the duration.
+            (audio, duration) = await RunAsync(path, "ffmpeg (audio)", ct => DecodeAudioAsync(path, wantVideo, ct), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var info = await RunAsync(path, "ffprobe", ct => ProbeAsync(path, ct), cancellationToken).ConfigureAwait(false);
+            if (wantVideo && info.PrimaryVideoStream is null)
+            {
+                throw new DecodeException(DecodeFailure.NoVideoStream, path, "the file has no video stream");
+            }
+
+            duration = info.Duration.TotalSeconds;
+            CheckDuration(path, duration);
         }
 
-        if (wantVideo && info.PrimaryVideoStream is null)
-        {
-            throw new DecodeException(DecodeFailure.NoVideoStream, path, "the file has no video stream");
-        }
-
-        var duration = info.Duration.TotalSeconds;
-        if (duration < Options.MinSeconds)
-        {
-            throw new DecodeException(DecodeFailure.TooShort, path,
-                $"{duration.ToString("0.###", CultureInfo.InvariantCulture)} s is shorter than the minimum {Options.MinSeconds.ToString(CultureInfo.InvariantCulture)} s");
-        }
-
-        var audio = wantAudio
-            ? await RunAsync(path, "ffmpeg (audio)", ct => DecodeAudioAsync(path, duration, ct), cancellationToken).ConfigureAwait(false)
-            : null;
         byte[]? frames = null;
         var start = 0.0;
         if (wantVideo)
@@ -113,7 +111,7 @@ public sealed class ClipDecoder
         }
     }
 
-    private async Task<float[]> DecodeAudioAsync(string path, double duration, CancellationToken ct)
+    private async Task<(float[] Samples, double Duration)> DecodeAudioAsync(string path, bool wantVideo, CancellationToken ct)
     {
         using var pcm = new MemoryStream();
         var result = await FFMpegArguments
@@ -126,10 +124,28 @@ public sealed class ClipDecoder
             .ProcessAsynchronously(throwOnError: false)
             .ConfigureAwait(false);
         ct.ThrowIfCancellationRequested();
+        var info = FfmpegInputInfo.Parse(result.StandardError);
+        if (!info.Found)
+        {
+            throw new DecodeException(DecodeFailure.Corrupt, path, $"ffmpeg cannot read it: {LastWords(result)}", transient: result.ExitCode > 128);
+        }
+
+        if (!info.HasAudio)
+        {
+            throw new DecodeException(DecodeFailure.NoAudioStream, path, "the file has no audio stream");
+        }
+
+        if (wantVideo && !info.HasVideo)
+        {
+            throw new DecodeException(DecodeFailure.NoVideoStream, path, "the file has no video stream");
+        }
+
         Check(result, path, "audio");
         var samples = new float[pcm.Length / sizeof(float)];
         pcm.Position = 0;
         pcm.ReadExactly(MemoryMarshal.AsBytes(samples.AsSpan()));
+        var duration = info.Duration ?? (samples.Length / (double)Options.SampleRate);
+        CheckDuration(path, duration);
 
         // A truncated stream decodes "successfully" to far less audio than the container promises.
         var expected = Math.Min(duration, Options.MaxAudioSeconds) * Options.SampleRate;
@@ -139,7 +155,16 @@ public sealed class ClipDecoder
                 $"decoded {samples.Length / (double)Options.SampleRate:0.###} s of audio where the container promises {expected / Options.SampleRate:0.###} s");
         }
 
-        return samples;
+        return (samples, duration);
+    }
+
+    private void CheckDuration(string path, double duration)
+    {
+        if (duration < Options.MinSeconds)
+        {
+            throw new DecodeException(DecodeFailure.TooShort, path,
+                $"{duration.ToString("0.###", CultureInfo.InvariantCulture)} s is shorter than the minimum {Options.MinSeconds.ToString(CultureInfo.InvariantCulture)} s");
+        }
     }
 
     private async Task<byte[]> DecodeFramesAsync(string path, double start, CancellationToken ct)
@@ -184,10 +209,12 @@ public sealed class ClipDecoder
             return;
         }
 
-        var said = string.Join(" | ", result.StandardError.Where(l => !string.IsNullOrWhiteSpace(l)).TakeLast(2));
         // Exit codes above 128 are deaths by signal (a crash, the OOM killer): worth a retry.
-        throw new DecodeException(DecodeFailure.Corrupt, path, $"ffmpeg could not decode the {what} (exit {result.ExitCode}): {said}", transient: result.ExitCode > 128);
+        throw new DecodeException(DecodeFailure.Corrupt, path, $"ffmpeg could not decode the {what} (exit {result.ExitCode}): {LastWords(result)}", transient: result.ExitCode > 128);
     }
+
+    private static string LastWords(FFMpegResult result) =>
+        string.Join(" | ", result.StandardError.Where(l => !string.IsNullOrWhiteSpace(l)).TakeLast(2).Select(l => l.Trim()));
 
     private static string FirstLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()?.Trim() ?? text;
 }
