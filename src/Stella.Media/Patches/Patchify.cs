@@ -20,21 +20,8 @@ public static class Patchify
         Check(fbank.Length, time * freq, "fbank");
         CheckDivisible(time, patch, "time frames");
         CheckDivisible(freq, patch, "mel bins");
-        var tp = time / patch;
-        var fp = freq / patch;
         var result = new float[fbank.Length];
-        for (var t = 0; t < tp; t++)
-        {
-            for (var f = 0; f < fp; f++)
-            {
-                var dst = result.AsSpan(((t * fp) + f) * patch * patch, patch * patch);
-                for (var pt = 0; pt < patch; pt++)
-                {
-                    fbank.Slice((((t * patch) + pt) * freq) + (f * patch), patch).CopyTo(dst.Slice(pt * patch, patch));
-                }
-            }
-        }
-
+        CopyAudio(fbank, result, time, freq, patch, toPatches: true);
         return result;
     }
 
@@ -42,21 +29,8 @@ public static class Patchify
     public static float[] AudioInverse(ReadOnlySpan<float> patches, int time, int freq, int patch = DefaultPatch)
     {
         Check(patches.Length, time * freq, "audio patches");
-        var tp = time / patch;
-        var fp = freq / patch;
         var result = new float[patches.Length];
-        for (var t = 0; t < tp; t++)
-        {
-            for (var f = 0; f < fp; f++)
-            {
-                var src = patches.Slice(((t * fp) + f) * patch * patch, patch * patch);
-                for (var pt = 0; pt < patch; pt++)
-                {
-                    src.Slice(pt * patch, patch).CopyTo(result.AsSpan((((t * patch) + pt) * freq) + (f * patch), patch));
-                }
-            }
-        }
-
+        CopyAudio(patches, result, time, freq, patch, toPatches: false);
         return result;
     }
 
@@ -66,30 +40,8 @@ public static class Patchify
         Check(frames.Length, count * channels * height * width, "frames");
         CheckDivisible(height, patch, "frame height");
         CheckDivisible(width, patch, "frame width");
-        var hp = height / patch;
-        var wp = width / patch;
-        var dim = channels * patch * patch;
         var result = new float[frames.Length];
-        for (var t = 0; t < count; t++)
-        {
-            for (var h = 0; h < hp; h++)
-            {
-                for (var w = 0; w < wp; w++)
-                {
-                    var dst = result.AsSpan(((t * hp * wp) + (h * wp) + w) * dim, dim);
-                    for (var c = 0; c < channels; c++)
-                    {
-                        for (var ph = 0; ph < patch; ph++)
-                        {
-                            var row = (((t * channels) + c) * height) + (h * patch) + ph;
-                            frames.Slice((row * width) + (w * patch), patch)
-                                .CopyTo(dst.Slice((c * patch * patch) + (ph * patch), patch));
-                        }
-                    }
-                }
-            }
-        }
-
+        CopyVideo(frames, result, count, channels, height, width, patch, toPatches: true);
         return result;
     }
 
@@ -97,31 +49,65 @@ public static class Patchify
     public static float[] VideoInverse(ReadOnlySpan<float> patches, int count, int channels, int height, int width, int patch = DefaultPatch)
     {
         Check(patches.Length, count * channels * height * width, "video patches");
+        var result = new float[patches.Length];
+        CopyVideo(patches, result, count, channels, height, width, patch, toPatches: false);
+        return result;
+    }
+
+    // One walk over the patch geometry serves both directions: each row segment of P values has one offset in the
+    // image and one in the patch array.
+    private static void CopyAudio(ReadOnlySpan<float> src, Span<float> dst, int time, int freq, int patch, bool toPatches)
+    {
+        var fp = freq / patch;
+        for (var t = 0; t < time / patch; t++)
+        {
+            for (var f = 0; f < fp; f++)
+            {
+                for (var pt = 0; pt < patch; pt++)
+                {
+                    var inPatches = ((((t * fp) + f) * patch) + pt) * patch;
+                    var inImage = ((((t * patch) + pt) * freq) + (f * patch));
+                    Copy(src, dst, inImage, inPatches, patch, toPatches);
+                }
+            }
+        }
+    }
+
+    private static void CopyVideo(ReadOnlySpan<float> src, Span<float> dst, int count, int channels, int height, int width, int patch, bool toPatches)
+    {
         var hp = height / patch;
         var wp = width / patch;
         var dim = channels * patch * patch;
-        var result = new float[patches.Length];
         for (var t = 0; t < count; t++)
         {
             for (var h = 0; h < hp; h++)
             {
                 for (var w = 0; w < wp; w++)
                 {
-                    var src = patches.Slice(((t * hp * wp) + (h * wp) + w) * dim, dim);
+                    var token = ((t * hp * wp) + (h * wp) + w) * dim;
                     for (var c = 0; c < channels; c++)
                     {
                         for (var ph = 0; ph < patch; ph++)
                         {
                             var row = (((t * channels) + c) * height) + (h * patch) + ph;
-                            src.Slice((c * patch * patch) + (ph * patch), patch)
-                                .CopyTo(result.AsSpan((row * width) + (w * patch), patch));
+                            Copy(src, dst, (row * width) + (w * patch), token + (c * patch * patch) + (ph * patch), patch, toPatches);
                         }
                     }
                 }
             }
         }
+    }
 
-        return result;
+    private static void Copy(ReadOnlySpan<float> src, Span<float> dst, int inImage, int inPatches, int length, bool toPatches)
+    {
+        if (toPatches)
+        {
+            src.Slice(inImage, length).CopyTo(dst.Slice(inPatches, length));
+        }
+        else
+        {
+            src.Slice(inPatches, length).CopyTo(dst.Slice(inImage, length));
+        }
     }
 
     private static void Check(int actual, int expected, string what)

@@ -33,7 +33,8 @@ public sealed record SynthOptions
     /// <summary>Objects on screen per clip (one source, the rest silent distractors). Default 3.</summary>
     public int ObjectsPerClip { get; init; } = 3;
 
-    /// <summary>Clips encoded at once. Default: the number of cores.</summary>
+    /// <summary>Clips encoded at once. Default: the number of cores. Not part of the dataset's identity (not in synth.json).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public int Parallelism { get; init; } = Environment.ProcessorCount;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
