@@ -25,15 +25,19 @@ public sealed class ClipDecoder
     {
         FfmpegTools.EnsureAvailable();
         Options = options ?? new DecodeOptions();
-        _pipeline = new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
+        // Retry outside, timeout inside: every attempt of every ffmpeg call gets its own time limit.
+        var builder = new ResiliencePipelineBuilder();
+        if (Options.Retries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
             {
-                MaxRetryAttempts = Math.Max(1, Options.Retries),
+                MaxRetryAttempts = Options.Retries,
                 Delay = TimeSpan.FromMilliseconds(100),
                 ShouldHandle = new PredicateBuilder().Handle<DecodeException>(e => e.Transient).Handle<IOException>(),
-            })
-            .AddTimeout(Options.Timeout)
-            .Build();
+            });
+        }
+
+        _pipeline = builder.AddTimeout(Options.Timeout).Build();
     }
 
     /// <summary>The settings.</summary>

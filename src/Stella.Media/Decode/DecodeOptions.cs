@@ -27,7 +27,7 @@ public sealed record DecodeOptions
     /// <summary>Time limit of each ffprobe/ffmpeg call. Default 30 s.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Retries of a transient failure (a crashed process, an I/O error). Default 2.</summary>
+    /// <summary>Retries of a transient failure (a crashed process, an I/O error); 0 disables retrying. Default 2.</summary>
     public int Retries { get; init; } = 2;
 
     /// <summary>Length of the video window in seconds: (Frames - 1) * FrameStride / SampleFps, plus one frame.</summary>
