@@ -1,0 +1,165 @@
+using Stella.Model.Config;
+using Stella.Model.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Stella.Model;
+
+/// <summary>
+/// The backbone and the AVM with their optimizers, and the two kinds of training step on a batch of patches:
+/// <see cref="StepFull"/> (all patches, as DER++ trains) and <see cref="StepStella"/> (AVM scoring, LPIS + RCA selection of
+/// rho of the patches, backbone step on the selection, then the AVM step with the backbone frozen). One dispose scope per step.
+/// </summary>
+public sealed class StellaTrainer : IDisposable
+{
+    private readonly Adam _backboneOptimizer;
+    private readonly Adam _avmOptimizer;
+    private readonly Generator _generator;
+
+    /// <summary>Builds the model of <paramref name="config"/> on <paramref name="device"/>; all weights and choices follow the seed.</summary>
+    public StellaTrainer(ModelConfig config, StellaOptions? options = null, Device? device = null)
+    {
+        Runtime.TorchRuntime.Initialize();
+        Options = options ?? new StellaOptions();
+        Config = config;
+        Device = device ?? CPU;
+        torch.manual_seed((long)Options.Seed);
+        Backbone = new Backbone(config).to(Device);
+        Avm = new Avm(config.Dim, config.AvmHeads).to(Device);
+        _generator = new Generator(Options.Seed, Device);
+        _backboneOptimizer = optim.Adam(Backbone.parameters(), Options.LearningRate, 0.95, 0.999, 1e-8, Options.WeightDecay);
+        _avmOptimizer = optim.Adam(Avm.parameters(), Options.LearningRate, 0.95, 0.999, 1e-8, Options.WeightDecay);
+    }
+
+    /// <summary>The sizes.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>The step settings.</summary>
+    public StellaOptions Options { get; }
+
+    /// <summary>The device.</summary>
+    public Device Device { get; }
+
+    /// <summary>The backbone.</summary>
+    public Backbone Backbone { get; }
+
+    /// <summary>The AVM module.</summary>
+    public Avm Avm { get; }
+
+    /// <summary>kappa_a.</summary>
+    public int AudioKappa => PatchSelector.Kappa(Config.AudioTokens, Options.RhoAudio);
+
+    /// <summary>kappa_v.</summary>
+    public int VideoKappa => PatchSelector.Kappa(Config.VideoTokens, Options.RhoVideo);
+
+    /// <summary>One backbone step on all patches (audio [B, M, P*P], video [B, N, 3*P*P]).</summary>
+    public StepResult StepFull(Tensor audio, Tensor video)
+    {
+        using var scope = torch.NewDisposeScope();
+        var b = audio.shape[0];
+        var output = Backbone.Pretrain(
+            audio, Backbone.AllIndices(b, Config.AudioTokens, Device), video, Backbone.AllIndices(b, Config.VideoTokens, Device), _generator, Options.MaskRatio);
+        BackboneStep(output);
+        return new StepResult(output.MaeAudio.item<float>(), output.MaeVideo.item<float>(), output.Contrastive.item<float>(), float.NaN, null, null, null);
+    }
+
+    /// <summary>
+    /// One STELLA step. <paramref name="pastQueries"/> are the stored (q_hat_a, q_hat_v) [B, H, d] of the memory items paired row by row
+    /// with the batch; null when the memory is empty (first step rule: deterministic top-kappa, no correlation).
+    /// </summary>
+    public StepResult StepStella(Tensor audio, Tensor video, (Tensor Audio, Tensor Video)? pastQueries = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        var scores = Score(audio, video, pastQueries, out var encoding);
+        var selectedAudio = PatchSelector.SelectAudio(
+            scores.AudioImportance, scores.AudioCorrelation, AudioKappa, Config.AudioTimeTokens, Config.AudioFreqTokens, Options.ChunkSize, _generator);
+        var selectedVideo = PatchSelector.SelectVideo(scores.VideoImportance, scores.VideoCorrelation, VideoKappa, _generator);
+
+        var output = Backbone.Pretrain(
+            Backbone.GatherTokens(audio, selectedAudio), selectedAudio, Backbone.GatherTokens(video, selectedVideo), selectedVideo, _generator, Options.MaskRatio);
+        BackboneStep(output);
+        var avmLoss = AvmStep(encoding);
+
+        var kept = new BatchScores(
+            Keep(scores.AudioImportance), Keep(scores.VideoImportance), KeepOrNull(scores.AudioCorrelation), KeepOrNull(scores.VideoCorrelation),
+            Keep(scores.QueryAudio), Keep(scores.QueryVideo));
+        return new StepResult(
+            output.MaeAudio.item<float>(), output.MaeVideo.item<float>(), output.Contrastive.item<float>(), avmLoss, Keep(selectedAudio), Keep(selectedVideo), kept);
+    }
+
+    /// <summary>
+    /// Scores a batch with the current AVM (no gradient): importance I_a, I_v, the weighted queries q_hat over the top-kappa tokens,
+    /// and, when past queries are given, the correlation probabilities p_a, p_v.
+    /// </summary>
+    public BatchScores Score(Tensor audio, Tensor video, (Tensor Audio, Tensor Video)? pastQueries, out Encoding encoding)
+    {
+        using var noGrad = torch.no_grad();
+        encoding = Backbone.Encode(audio, video);
+        var avm = Avm.forward(encoding.JointAudio, encoding.JointVideo);
+        var ia = Scoring.AudioImportance(avm, Options.Beta);
+        var iv = Scoring.VideoImportance(avm, Options.Beta);
+        var topA = Scoring.TopTokens(ia, AudioKappa);
+        var topV = Scoring.TopTokens(iv, VideoKappa);
+        var qa = Scoring.WeightedQuery(avm.QueryAudio, ia, topA);
+        var qv = Scoring.WeightedQuery(avm.QueryVideo, iv, topV);
+        Tensor? pa = null, pv = null;
+        if (pastQueries is { } past)
+        {
+            // Video patches are judged by audio queries (past vs current), audio patches by video queries.
+            pv = Scoring.Correlation(past.Audio, qa, avm.KeyVideo, topV);
+            pa = Scoring.Correlation(past.Video, qv, avm.KeyAudio, topA);
+        }
+
+        return new BatchScores(ia, iv, pa, pv, qa, qv);
+    }
+
+    /// <summary>The AVM loss on this batch without a step (for tests): half matched pairs, half deranged.</summary>
+    public Tensor AvmLoss(Encoding encoding)
+    {
+        var b = encoding.ModalityAudio.shape[0];
+        var half = (int)(b / 2);
+        var shift = 1 + (long)(torch.rand([1], generator: _generator).item<float>() * (b - 1));
+        var partner = torch.arange(b, dtype: ScalarType.Int64, device: Device);
+        partner[half..] = (partner[half..] + shift).remainder(b);
+        Tensor ja, jv;
+        using (torch.no_grad())
+        {
+            (ja, jv) = Backbone.JointShared(encoding.ModalityAudio, encoding.ModalityVideo.index_select(0, partner));
+        }
+
+        var target = torch.cat([torch.ones(half, device: Device), torch.zeros(b - half, device: Device)]);
+        return nn.functional.binary_cross_entropy_with_logits(Avm.forward(ja.detach(), jv.detach()).Logit, target);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _backboneOptimizer.Dispose();
+        _avmOptimizer.Dispose();
+        Backbone.Dispose();
+        Avm.Dispose();
+        _generator.Dispose();
+    }
+
+    private void BackboneStep(PretrainOutput output)
+    {
+        var loss = output.MaeAudio + output.MaeVideo + (Losses.ContrastiveWeight * output.Contrastive);
+        _backboneOptimizer.zero_grad();
+        loss.backward();
+        _backboneOptimizer.step();
+    }
+
+    private float AvmStep(Encoding encoding)
+    {
+        var loss = AvmLoss(encoding);
+        _avmOptimizer.zero_grad();
+        loss.backward();
+        _avmOptimizer.step();
+        return loss.item<float>();
+    }
+
+    private static Tensor Keep(Tensor t) => t.detach().MoveToOuterDisposeScope();
+
+    private static Tensor? KeepOrNull(Tensor? t) => t is null ? null : Keep(t);
+}

@@ -1,0 +1,95 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Stella.Model.Modules;
+
+/// <summary>What one AVM pass computes: the matching logit, the scaled cross-attention scores, and queries/keys for RCA.</summary>
+/// <param name="Logit">Matching logit per pair [B].</param>
+/// <param name="AudioToVideo">q_a k_v^T / sqrt(d): audio queries over video keys [B, H, M, N].</param>
+/// <param name="VideoToAudio">q_v k_a^T / sqrt(d): video queries over audio keys [B, H, N, M].</param>
+/// <param name="QueryAudio">Audio queries [B, H, M, d].</param>
+/// <param name="KeyAudio">Audio keys [B, H, M, d].</param>
+/// <param name="QueryVideo">Video queries [B, H, N, d].</param>
+/// <param name="KeyVideo">Video keys [B, H, N, d].</param>
+public sealed record AvmOutput(Tensor Logit, Tensor AudioToVideo, Tensor VideoToAudio, Tensor QueryAudio, Tensor KeyAudio, Tensor QueryVideo, Tensor KeyVideo);
+
+/// <summary>
+/// Audio-Video Matching module (thesis Eqs. 2.1, 2.10, 2.11): per-modality LayerNorm, bias-free q/k/v projections, H heads of
+/// cross-attention, pooled concat -> FC -> tanh -> FC -> logit. Heads are merged with a proper permute (the reference
+/// code's raw reshape mixes heads and tokens; that quirk is not replicated).
+/// </summary>
+public sealed class Avm : nn.Module<Tensor, Tensor, AvmOutput>
+{
+    private readonly LayerNorm norm_a;
+    private readonly LayerNorm norm_v;
+    private readonly Linear q_a;
+    private readonly Linear k_a;
+    private readonly Linear v_a;
+    private readonly Linear q_v;
+    private readonly Linear k_v;
+    private readonly Linear v_v;
+    private readonly Linear fc1;
+    private readonly Linear fc2;
+    private readonly int _heads;
+
+    /// <summary>Creates the module for token width <paramref name="dim"/>; weights ~ N(0, 0.02) as the reference.</summary>
+    public Avm(int dim, int heads) : base(nameof(Avm))
+    {
+        _heads = heads;
+        norm_a = nn.LayerNorm(dim, 1e-6);
+        norm_v = nn.LayerNorm(dim, 1e-6);
+        q_a = nn.Linear(dim, dim, hasBias: false);
+        k_a = nn.Linear(dim, dim, hasBias: false);
+        v_a = nn.Linear(dim, dim, hasBias: false);
+        q_v = nn.Linear(dim, dim, hasBias: false);
+        k_v = nn.Linear(dim, dim, hasBias: false);
+        v_v = nn.Linear(dim, dim, hasBias: false);
+        fc1 = nn.Linear(2 * dim, 2 * dim);
+        fc2 = nn.Linear(2 * dim, 1);
+        RegisterComponents();
+        using (torch.no_grad())
+        {
+            foreach (var linear in new[] { q_a, k_a, v_a, q_v, k_v, v_v, fc1, fc2 })
+            {
+                nn.init.normal_(linear.weight!, 0, 0.02);
+                if (linear.bias is { } bias)
+                {
+                    nn.init.zeros_(bias);
+                }
+            }
+        }
+    }
+
+    /// <summary>Heads H.</summary>
+    public int Heads => _heads;
+
+    /// <inheritdoc />
+    public override AvmOutput forward(Tensor audio, Tensor video)
+    {
+        var a = norm_a.forward(audio);
+        var v = norm_v.forward(video);
+        var (qa, ka, va) = (Split(q_a.forward(a)), Split(k_a.forward(a)), Split(v_a.forward(a)));
+        var (qv, kv, vv) = (Split(q_v.forward(v)), Split(k_v.forward(v)), Split(v_v.forward(v)));
+        var scale = 1.0 / Math.Sqrt(qa.shape[3]);
+        var av = qa.matmul(kv.transpose(-2, -1)) * scale;
+        var va2 = qv.matmul(ka.transpose(-2, -1)) * scale;
+        var xa = Merge(av.softmax(-1).matmul(vv));
+        var xv = Merge(va2.softmax(-1).matmul(va));
+        var pooled = torch.cat([xv.mean([1]), xa.mean([1])], -1);
+        var logit = fc2.forward(fc1.forward(pooled).tanh()).squeeze(-1);
+        return new AvmOutput(logit, av, va2, qa, ka, qv, kv);
+    }
+
+    private Tensor Split(Tensor x)
+    {
+        var (b, l, d) = (x.shape[0], x.shape[1], x.shape[2]);
+        return x.reshape(b, l, _heads, d / _heads).transpose(1, 2);
+    }
+
+    private static Tensor Merge(Tensor x)
+    {
+        var (b, h, l, d) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
+        return x.transpose(1, 2).reshape(b, l, h * d);
+    }
+}

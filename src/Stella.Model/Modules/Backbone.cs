@@ -1,0 +1,221 @@
+using Stella.Model.Config;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Stella.Model.Modules;
+
+/// <summary>
+/// CAV-MAE style backbone: per-modality patch embeddings with learnable position (2-D sin-cos initialised) and modality
+/// embeddings, modality blocks, joint blocks with shared and per-modality LayerNorms, and an MAE decoder with mask tokens.
+/// Every method takes patch tensors with the original token index of each patch, so a selected subset keeps its positions.
+/// </summary>
+public sealed class Backbone : nn.Module
+{
+    private readonly Linear audio_embed;
+    private readonly Linear video_embed;
+    private readonly Parameter audio_pos;
+    private readonly Parameter video_pos;
+    private readonly Parameter audio_modality;
+    private readonly Parameter video_modality;
+    private readonly ModuleList<Block> audio_blocks;
+    private readonly ModuleList<Block> video_blocks;
+    private readonly ModuleList<JointBlock> joint_blocks;
+    private readonly LayerNorm norm;
+    private readonly LayerNorm norm_a;
+    private readonly LayerNorm norm_v;
+    private readonly Linear decoder_embed;
+    private readonly Parameter mask_token;
+    private readonly Parameter decoder_audio_pos;
+    private readonly Parameter decoder_video_pos;
+    private readonly Parameter decoder_audio_modality;
+    private readonly Parameter decoder_video_modality;
+    private readonly ModuleList<Block> decoder_blocks;
+    private readonly LayerNorm decoder_norm;
+    private readonly Linear decoder_pred_a;
+    private readonly Linear decoder_pred_v;
+
+    /// <summary>Builds the backbone of <paramref name="config"/>, initialised from the current torch seed.</summary>
+    public Backbone(ModelConfig config) : base(nameof(Backbone))
+    {
+        Config = config;
+        var d = config.Dim;
+        audio_embed = nn.Linear(config.AudioPatchDim, d);
+        video_embed = nn.Linear(config.VideoPatchDim, d);
+        var audioGrid = SinCos.Grid(config.AudioTimeTokens, config.AudioFreqTokens, d);
+        var frameGrid = SinCos.Grid(config.FrameSize / config.Patch, config.FrameSize / config.Patch, d);
+        audio_pos = nn.Parameter(audioGrid.unsqueeze(0));
+        video_pos = nn.Parameter(frameGrid.repeat(config.Frames, 1).unsqueeze(0));
+        audio_modality = nn.Parameter(torch.zeros(1, 1, d));
+        video_modality = nn.Parameter(torch.zeros(1, 1, d));
+        audio_blocks = nn.ModuleList(Enumerable.Range(0, config.ModalityDepth).Select(_ => new Block(d, config.Heads, config.MlpRatio)).ToArray());
+        video_blocks = nn.ModuleList(Enumerable.Range(0, config.ModalityDepth).Select(_ => new Block(d, config.Heads, config.MlpRatio)).ToArray());
+        joint_blocks = nn.ModuleList(Enumerable.Range(0, config.JointDepth).Select(_ => new JointBlock(d, config.Heads, config.MlpRatio)).ToArray());
+        norm = nn.LayerNorm(d, 1e-6);
+        norm_a = nn.LayerNorm(d, 1e-6);
+        norm_v = nn.LayerNorm(d, 1e-6);
+
+        var dd = config.DecoderDim;
+        decoder_embed = nn.Linear(d, dd);
+        mask_token = nn.Parameter(torch.zeros(1, 1, dd));
+        decoder_audio_pos = nn.Parameter(SinCos.Grid(config.AudioTimeTokens, config.AudioFreqTokens, dd).unsqueeze(0));
+        decoder_video_pos = nn.Parameter(SinCos.Grid(config.FrameSize / config.Patch, config.FrameSize / config.Patch, dd).repeat(config.Frames, 1).unsqueeze(0));
+        decoder_audio_modality = nn.Parameter(torch.zeros(1, 1, dd));
+        decoder_video_modality = nn.Parameter(torch.zeros(1, 1, dd));
+        decoder_blocks = nn.ModuleList(Enumerable.Range(0, config.DecoderDepth).Select(_ => new Block(dd, config.DecoderHeads, config.MlpRatio)).ToArray());
+        decoder_norm = nn.LayerNorm(dd, 1e-6);
+        decoder_pred_a = nn.Linear(dd, config.AudioPatchDim);
+        decoder_pred_v = nn.Linear(dd, config.VideoPatchDim);
+        RegisterComponents();
+
+        using (torch.no_grad())
+        {
+            foreach (var p in new[] { audio_modality, video_modality, mask_token, decoder_audio_modality, decoder_video_modality })
+            {
+                nn.init.normal_(p, 0, 0.02);
+            }
+        }
+    }
+
+    /// <summary>The sizes.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>Original token indices 0..count-1 for a batch of <paramref name="batch"/>.</summary>
+    public static Tensor AllIndices(long batch, int count, Device device) =>
+        torch.arange(count, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(batch, count);
+
+    /// <summary>Encodes full, unmasked inputs (evaluation, AVM scoring): joint outputs and pooled unimodal embeddings.</summary>
+    public Encoding Encode(Tensor audioPatches, Tensor videoPatches)
+    {
+        var b = audioPatches.shape[0];
+        var a = Embed(audio_embed, audio_pos, audio_modality, audioPatches, AllIndices(b, (int)audioPatches.shape[1], audioPatches.device));
+        var v = Embed(video_embed, video_pos, video_modality, videoPatches, AllIndices(b, (int)videoPatches.shape[1], videoPatches.device));
+        var (ma, mv) = Modality(a, v);
+        var (ja, jv) = JointShared(ma, mv);
+        return new Encoding(ja, jv, Pool(ma, JointPath.Audio), Pool(mv, JointPath.Video), ma, mv);
+    }
+
+    /// <summary>Runs modality outputs of (possibly mismatched) pairs through the shared joint path: the AVM's input.</summary>
+    public (Tensor Audio, Tensor Video) JointShared(Tensor modalityAudio, Tensor modalityVideo)
+    {
+        var la = modalityAudio.shape[1];
+        var x = torch.cat([modalityAudio, modalityVideo], 1);
+        foreach (var block in joint_blocks)
+        {
+            x = block.Forward(x, JointPath.Shared);
+        }
+
+        x = norm.forward(x);
+        return (x[.., ..(int)la], x[.., (int)la..]);
+    }
+
+    /// <summary>
+    /// MAE + contrastive forward on (possibly selected) patches. <paramref name="audioIndices"/>/<paramref name="videoIndices"/> give
+    /// each patch's original token index. Of the given tokens, int(full * (1 - maskRatio)) stay visible (computed on the FULL
+    /// token counts, as the reference does, so selection shrinks the reconstruction targets, not the encoder input); the rest
+    /// are reconstruction targets.
+    /// </summary>
+    public PretrainOutput Pretrain(
+        Tensor audioPatches, Tensor audioIndices, Tensor videoPatches, Tensor videoIndices, Generator generator, double maskRatio = 0.8)
+    {
+        var (restoreA, maskA) = RandomMask(audioPatches, Config.AudioTokens, maskRatio, generator, out var keepA);
+        var (restoreV, maskV) = RandomMask(videoPatches, Config.VideoTokens, maskRatio, generator, out var keepV);
+        var a = Embed(audio_embed, audio_pos, audio_modality, GatherTokens(audioPatches, keepA), audioIndices.gather(1, keepA));
+        var v = Embed(video_embed, video_pos, video_modality, GatherTokens(videoPatches, keepV), videoIndices.gather(1, keepV));
+        var (ma, mv) = Modality(a, v);
+
+        var (ja, jv) = JointShared(ma, mv);
+        var (predA, predV) = Decode(ja, jv, restoreA, restoreV, audioIndices, videoIndices);
+        var maeA = MaeLoss(predA, audioPatches, maskA);
+        var maeV = MaeLoss(predV, videoPatches, maskV);
+
+        var pa = Pool(ma, JointPath.Audio);
+        var pv = Pool(mv, JointPath.Video);
+        return new PretrainOutput(maeA, maeV, Losses.InfoNce(pa, pv, 0.05), pa, pv);
+    }
+
+    private static (Tensor Restore, Tensor Mask) RandomMask(Tensor patches, int fullTokens, double maskRatio, Generator generator, out Tensor keep)
+    {
+        var (b, l) = (patches.shape[0], (int)patches.shape[1]);
+        var visible = Math.Clamp((int)(fullTokens * (1 - maskRatio)), 1, Math.Max(1, l - 1));
+        var noise = torch.rand([b, l], generator: generator, device: patches.device);
+        var shuffle = noise.argsort(1);
+        var restore = shuffle.argsort(1);
+        keep = shuffle[.., ..visible];
+        var mask = torch.ones(b, l, device: patches.device);
+        mask[.., ..visible] = torch.zeros(1);
+        return (restore, mask.gather(1, restore));
+    }
+
+    private (Tensor Audio, Tensor Video) Decode(Tensor ja, Tensor jv, Tensor restoreA, Tensor restoreV, Tensor audioIndices, Tensor videoIndices)
+    {
+        var da = Unshuffle(decoder_embed.forward(ja), restoreA) + GatherTokens(decoder_audio_pos.expand(ja.shape[0], -1, -1), audioIndices) + decoder_audio_modality;
+        var dv = Unshuffle(decoder_embed.forward(jv), restoreV) + GatherTokens(decoder_video_pos.expand(jv.shape[0], -1, -1), videoIndices) + decoder_video_modality;
+        var la = da.shape[1];
+        var x = torch.cat([da, dv], 1);
+        foreach (var block in decoder_blocks)
+        {
+            x = block.forward(x);
+        }
+
+        x = decoder_norm.forward(x);
+        return (decoder_pred_a.forward(x[.., ..(int)la]), decoder_pred_v.forward(x[.., (int)la..]));
+    }
+
+    // Visible tokens first, then mask tokens, put back into the order of the given patches.
+    private Tensor Unshuffle(Tensor visible, Tensor restore)
+    {
+        var (b, l, dd) = (visible.shape[0], restore.shape[1], visible.shape[2]);
+        var full = torch.cat([visible, mask_token.expand(b, l - visible.shape[1], dd)], 1);
+        return GatherTokens(full, restore);
+    }
+
+    private static Tensor MaeLoss(Tensor prediction, Tensor patches, Tensor mask)
+    {
+        var mean = patches.mean([-1], keepdim: true);
+        var variance = patches.var(-1, keepdim: true);
+        var target = (patches - mean) / (variance + 1e-6).sqrt();
+        var perToken = (prediction - target).pow(2).mean([-1]);
+        return (perToken * mask).sum() / mask.sum();
+    }
+
+    private (Tensor Audio, Tensor Video) Modality(Tensor a, Tensor v)
+    {
+        foreach (var block in audio_blocks)
+        {
+            a = block.forward(a);
+        }
+
+        foreach (var block in video_blocks)
+        {
+            v = block.forward(v);
+        }
+
+        return (a, v);
+    }
+
+    private Tensor Pool(Tensor modality, JointPath path)
+    {
+        var x = modality;
+        foreach (var block in joint_blocks)
+        {
+            x = block.Forward(x, path);
+        }
+
+        x = (path == JointPath.Audio ? norm_a : norm_v).forward(x);
+        return x.mean([1]);
+    }
+
+    /// <summary>Audio patch embeddings [B, K, D] of patches [B, K, P*P] at original token indices [B, K] (position embeddings gathered there).</summary>
+    public Tensor EmbedAudio(Tensor patches, Tensor indices) => Embed(audio_embed, audio_pos, audio_modality, patches, indices);
+
+    /// <summary>Video patch embeddings [B, K, D] of patches [B, K, 3*P*P] at original token indices [B, K].</summary>
+    public Tensor EmbedVideo(Tensor patches, Tensor indices) => Embed(video_embed, video_pos, video_modality, patches, indices);
+
+    private static Tensor Embed(Linear embed, Parameter pos, Parameter modality, Tensor patches, Tensor indices) =>
+        embed.forward(patches) + GatherTokens(pos.expand(patches.shape[0], -1, -1), indices) + modality;
+
+    /// <summary>Rows of <paramref name="tokens"/> [B, L, D] at <paramref name="indices"/> [B, K].</summary>
+    public static Tensor GatherTokens(Tensor tokens, Tensor indices) =>
+        tokens.gather(1, indices.unsqueeze(-1).expand(indices.shape[0], indices.shape[1], tokens.shape[2]));
+}

@@ -1,0 +1,63 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Stella.Model.Modules;
+
+/// <summary>Which LayerNorm pair a joint block uses.</summary>
+public enum JointPath
+{
+    /// <summary>The shared pair: audio and video tokens together (the MAE and AVM path).</summary>
+    Shared,
+
+    /// <summary>The audio pair: audio tokens alone (the contrastive path).</summary>
+    Audio,
+
+    /// <summary>The video pair: video tokens alone (the contrastive path).</summary>
+    Video,
+}
+
+/// <summary>A joint (fusion) block: shared weights, with a shared LayerNorm pair and one pair per modality (CAV-MAE).</summary>
+public sealed class JointBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly LayerNorm norm1;
+    private readonly LayerNorm norm1_a;
+    private readonly LayerNorm norm1_v;
+    private readonly LayerNorm norm2;
+    private readonly LayerNorm norm2_a;
+    private readonly LayerNorm norm2_v;
+    private readonly Attention attn;
+    private readonly Mlp mlp;
+
+    /// <summary>Creates a joint block of width <paramref name="dim"/>.</summary>
+    public JointBlock(int dim, int heads, int mlpRatio) : base(nameof(JointBlock))
+    {
+        norm1 = nn.LayerNorm(dim, 1e-6);
+        norm1_a = nn.LayerNorm(dim, 1e-6);
+        norm1_v = nn.LayerNorm(dim, 1e-6);
+        norm2 = nn.LayerNorm(dim, 1e-6);
+        norm2_a = nn.LayerNorm(dim, 1e-6);
+        norm2_v = nn.LayerNorm(dim, 1e-6);
+        attn = new Attention(dim, heads);
+        mlp = new Mlp(dim, dim * mlpRatio);
+        RegisterComponents();
+    }
+
+    /// <summary>The shared path.</summary>
+    public override Tensor forward(Tensor x) => Forward(x, JointPath.Shared);
+
+    /// <summary>Runs the block with the LayerNorm pair of <paramref name="path"/>.</summary>
+    public Tensor Forward(Tensor x, JointPath path)
+    {
+        var (n1, n2) = path switch
+        {
+            JointPath.Audio => (norm1_a, norm2_a),
+            JointPath.Video => (norm1_v, norm2_v),
+            _ => (norm1, norm2),
+        };
+        using var a = attn.forward(n1.forward(x));
+        var h = x + a;
+        using var m = mlp.forward(n2.forward(h));
+        return h + m;
+    }
+}
