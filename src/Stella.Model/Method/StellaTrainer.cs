@@ -58,10 +58,8 @@ public sealed class StellaTrainer : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         var b = audio.shape[0];
-        var output = Backbone.Pretrain(
-            audio, Backbone.AllIndices(b, Config.AudioTokens, Device), video, Backbone.AllIndices(b, Config.VideoTokens, Device), _generator, Options.MaskRatio);
-        BackboneStep(output);
-        return new StepResult(output.MaeAudio.item<float>(), output.MaeVideo.item<float>(), output.Contrastive.item<float>(), float.NaN, null, null, null);
+        var (maeA, maeV, nce) = Train(audio, Backbone.AllIndices(b, Config.AudioTokens, Device), video, Backbone.AllIndices(b, Config.VideoTokens, Device));
+        return new StepResult(maeA, maeV, nce, float.NaN, null, null, null);
     }
 
     /// <summary>
@@ -76,16 +74,14 @@ public sealed class StellaTrainer : IDisposable
             scores.AudioImportance, scores.AudioCorrelation, AudioKappa, Config.AudioTimeTokens, Config.AudioFreqTokens, Options.ChunkSize, _generator);
         var selectedVideo = PatchSelector.SelectVideo(scores.VideoImportance, scores.VideoCorrelation, VideoKappa, _generator);
 
-        var output = Backbone.Pretrain(
-            Backbone.GatherTokens(audio, selectedAudio), selectedAudio, Backbone.GatherTokens(video, selectedVideo), selectedVideo, _generator, Options.MaskRatio);
-        BackboneStep(output);
+        var (maeA, maeV, nce) = Train(
+            Backbone.GatherTokens(audio, selectedAudio), selectedAudio, Backbone.GatherTokens(video, selectedVideo), selectedVideo);
         var avmLoss = AvmStep(encoding);
 
         var kept = new BatchScores(
             Keep(scores.AudioImportance), Keep(scores.VideoImportance), KeepOrNull(scores.AudioCorrelation), KeepOrNull(scores.VideoCorrelation),
             Keep(scores.QueryAudio), Keep(scores.QueryVideo));
-        return new StepResult(
-            output.MaeAudio.item<float>(), output.MaeVideo.item<float>(), output.Contrastive.item<float>(), avmLoss, Keep(selectedAudio), Keep(selectedVideo), kept);
+        return new StepResult(maeA, maeV, nce, avmLoss, Keep(selectedAudio), Keep(selectedVideo), kept);
     }
 
     /// <summary>
@@ -94,9 +90,12 @@ public sealed class StellaTrainer : IDisposable
     /// </summary>
     public BatchScores Score(Tensor audio, Tensor video, (Tensor Audio, Tensor Video)? pastQueries, out Encoding encoding)
     {
+        // Own dispose scope: TorchSharp frees a tensor only when its scope ends, so without it every intermediate of this
+        // full-length forward would live until the end of the training step. Only what the step needs is moved out.
+        using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        encoding = Backbone.Encode(audio, video);
-        var avm = Avm.forward(encoding.JointAudio, encoding.JointVideo);
+        var full = Backbone.Encode(audio, video, pooled: false);
+        var avm = Avm.forward(full.JointAudio, full.JointVideo);
         var ia = Scoring.AudioImportance(avm, Options.Beta);
         var iv = Scoring.VideoImportance(avm, Options.Beta);
         var topA = Scoring.TopTokens(ia, AudioKappa);
@@ -107,29 +106,36 @@ public sealed class StellaTrainer : IDisposable
         if (pastQueries is { } past)
         {
             // Video patches are judged by audio queries (past vs current), audio patches by video queries.
-            pv = Scoring.Correlation(past.Audio, qa, avm.KeyVideo, topV);
-            pa = Scoring.Correlation(past.Video, qv, avm.KeyAudio, topA);
+            pv = Scoring.Correlation(past.Audio, qa, avm.KeyVideo, topV).MoveToOuterDisposeScope();
+            pa = Scoring.Correlation(past.Video, qv, avm.KeyAudio, topA).MoveToOuterDisposeScope();
         }
 
-        return new BatchScores(ia, iv, pa, pv, qa, qv);
+        encoding = new Encoding(
+            full.JointAudio.MoveToOuterDisposeScope(), full.JointVideo.MoveToOuterDisposeScope(), full.PooledAudio, full.PooledVideo,
+            full.ModalityAudio.MoveToOuterDisposeScope(), full.ModalityVideo.MoveToOuterDisposeScope());
+        return new BatchScores(
+            ia.MoveToOuterDisposeScope(), iv.MoveToOuterDisposeScope(), pa, pv, qa.MoveToOuterDisposeScope(), qv.MoveToOuterDisposeScope());
     }
 
     /// <summary>The AVM loss on this batch without a step (for tests): half matched pairs, half deranged.</summary>
     public Tensor AvmLoss(Encoding encoding)
     {
+        // The first half keeps its own video (the joint outputs of the scoring pass serve as they are); the second half
+        // gets another item's video (a cyclic shift never maps an item to itself) and goes through the joint blocks again.
         var b = encoding.ModalityAudio.shape[0];
         var half = (int)(b / 2);
         var shift = 1 + (long)(torch.rand([1], generator: _generator).item<float>() * (b - 1));
-        var partner = torch.arange(b, dtype: ScalarType.Int64, device: Device);
-        partner[half..] = (partner[half..] + shift).remainder(b);
+        var partner = (torch.arange(half, b, dtype: ScalarType.Int64, device: Device) + shift).remainder(b);
         Tensor ja, jv;
         using (torch.no_grad())
         {
-            (ja, jv) = Backbone.JointShared(encoding.ModalityAudio, encoding.ModalityVideo.index_select(0, partner));
+            var (na, nv) = Backbone.JointShared(encoding.ModalityAudio[half..], encoding.ModalityVideo.index_select(0, partner));
+            ja = torch.cat([encoding.JointAudio[..half], na]);
+            jv = torch.cat([encoding.JointVideo[..half], nv]);
         }
 
         var target = torch.cat([torch.ones(half, device: Device), torch.zeros(b - half, device: Device)]);
-        return nn.functional.binary_cross_entropy_with_logits(Avm.forward(ja.detach(), jv.detach()).Logit, target);
+        return nn.functional.binary_cross_entropy_with_logits(Avm.forward(ja, jv).Logit, target);
     }
 
     /// <inheritdoc />
@@ -142,12 +148,16 @@ public sealed class StellaTrainer : IDisposable
         _generator.Dispose();
     }
 
-    private void BackboneStep(PretrainOutput output)
+    // Forward, backward and step of the backbone in a scope of their own, so that the activations are freed before the AVM step.
+    private (float MaeAudio, float MaeVideo, float Contrastive) Train(Tensor audio, Tensor audioIndices, Tensor video, Tensor videoIndices)
     {
+        using var scope = torch.NewDisposeScope();
+        var output = Backbone.Pretrain(audio, audioIndices, video, videoIndices, _generator, Options.MaskRatio);
         var loss = output.MaeAudio + output.MaeVideo + (Losses.ContrastiveWeight * output.Contrastive);
         _backboneOptimizer.zero_grad();
         loss.backward();
         _backboneOptimizer.step();
+        return (output.MaeAudio.item<float>(), output.MaeVideo.item<float>(), output.Contrastive.item<float>());
     }
 
     private float AvmStep(Encoding encoding)

@@ -84,15 +84,20 @@ public sealed class Backbone : nn.Module
     public static Tensor AllIndices(long batch, int count, Device device) =>
         torch.arange(count, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(batch, count);
 
-    /// <summary>Encodes full, unmasked inputs (evaluation, AVM scoring): joint outputs and pooled unimodal embeddings.</summary>
-    public Encoding Encode(Tensor audioPatches, Tensor videoPatches)
+    /// <summary>
+    /// Encodes full, unmasked inputs (evaluation, AVM scoring): joint outputs and, unless <paramref name="pooled"/> is false
+    /// (scoring needs none: it saves two joint passes), pooled unimodal embeddings.
+    /// </summary>
+    public Encoding Encode(Tensor audioPatches, Tensor videoPatches, bool pooled = true)
     {
         var b = audioPatches.shape[0];
         var a = Embed(audio_embed, audio_pos, audio_modality, audioPatches, AllIndices(b, (int)audioPatches.shape[1], audioPatches.device));
         var v = Embed(video_embed, video_pos, video_modality, videoPatches, AllIndices(b, (int)videoPatches.shape[1], videoPatches.device));
         var (ma, mv) = Modality(a, v);
         var (ja, jv) = JointShared(ma, mv);
-        return new Encoding(ja, jv, Pool(ma, JointPath.Audio), Pool(mv, JointPath.Video), ma, mv);
+        return pooled
+            ? new Encoding(ja, jv, Pool(ma, JointPath.Audio), Pool(mv, JointPath.Video), ma, mv)
+            : new Encoding(ja, jv, torch.empty(0), torch.empty(0), ma, mv);
     }
 
     /// <summary>Runs modality outputs of (possibly mismatched) pairs through the shared joint path: the AVM's input.</summary>
