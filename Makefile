@@ -51,8 +51,8 @@ inspect: build ## Inspect one clip: make inspect CLIP=path.mp4 [RUN=dir].
 	@[ -n "$(CLIP)" ] || { echo "usage: make inspect CLIP=path/to/clip.mp4 [RUN=out/dir]" >&2; exit 2; }
 	@$(STELLA) inspect $(CLIP) --out $(RUN)
 
-bench: synth ## Benchmarks: data-path throughput against bare ffmpeg (prints figures, asserts nothing).
-	@$(DOTNET) tools/Stella.Bench/bin/$(CONFIG)/net10.0/Stella.Bench.dll $(DATA)
+bench: synth ## Benchmarks (print figures, assert nothing): data path vs bare ffmpeg; training step full vs STELLA, tiny and base (~3 min).
+	@$(DOTNET) tools/Stella.Bench/bin/$(CONFIG)/net10.0/Stella.Bench.dll all $(DATA)
 
 clean: ## Remove build outputs (keeps data/ and runs/).
 	@$(DOTNET) clean Stella.Pipeline.sln -v q >/dev/null; find src tests tools \( -name bin -o -name obj \) -type d -prune -exec rm -rf {} +
