@@ -25,6 +25,19 @@ public sealed class ScoringTests
     }
 
     [Fact]
+    public void Scores_MatchTheFullForward()
+    {
+        torch.manual_seed(2);
+        using var avm = new Avm(32, 4);
+        var (a, v) = (torch.randn(2, 6, 32), torch.randn(2, 5, 32));
+        var full = avm.forward(a, v);
+        var scores = avm.Scores(a, v);
+        Assert.True(full.AudioToVideo.allclose(scores.AudioToVideo, 1e-6, 1e-6));
+        Assert.True(full.VideoToAudio.allclose(scores.VideoToAudio, 1e-6, 1e-6));
+        Assert.True(full.KeyVideo.allclose(scores.KeyVideo, 1e-6, 1e-6));
+    }
+
+    [Fact]
     public void Importance_LowerBetaSharpens()
     {
         var scores = torch.tensor(new float[] { 1, 2, 3, 4 }).view(1, 1, 1, 4);

@@ -95,7 +95,7 @@ public sealed class StellaTrainer : IDisposable
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var full = Backbone.Encode(audio, video, pooled: false);
-        var avm = Avm.forward(full.JointAudio, full.JointVideo);
+        var avm = Avm.Scores(full.JointAudio, full.JointVideo);
         var ia = Scoring.AudioImportance(avm, Options.Beta);
         var iv = Scoring.VideoImportance(avm, Options.Beta);
         var topA = Scoring.TopTokens(ia, AudioKappa);

@@ -64,6 +64,20 @@ public sealed class Avm : nn.Module<Tensor, Tensor, AvmOutput>
     /// <summary>Heads H.</summary>
     public int Heads => _heads;
 
+    /// <summary>
+    /// Only what scoring needs: the scaled cross-attention scores and the queries and keys (no values, no matching head;
+    /// <see cref="AvmOutput.Logit"/> is empty). Half the attention work of <see cref="forward"/>.
+    /// </summary>
+    public AvmOutput Scores(Tensor audio, Tensor video)
+    {
+        var a = norm_a.forward(audio);
+        var v = norm_v.forward(video);
+        var (qa, ka) = (Split(q_a.forward(a)), Split(k_a.forward(a)));
+        var (qv, kv) = (Split(q_v.forward(v)), Split(k_v.forward(v)));
+        var scale = 1.0 / Math.Sqrt(qa.shape[3]);
+        return new AvmOutput(torch.empty(0), qa.matmul(kv.transpose(-2, -1)) * scale, qv.matmul(ka.transpose(-2, -1)) * scale, qa, ka, qv, kv);
+    }
+
     /// <inheritdoc />
     public override AvmOutput forward(Tensor audio, Tensor video)
     {
