@@ -15,6 +15,7 @@ public sealed class StellaTrainer : IDisposable
 {
     private readonly Adam _backboneOptimizer;
     private readonly Adam _avmOptimizer;
+    private static readonly Lock InitGate = new();
     private readonly Generator _generator;
 
     /// <summary>Builds the model of <paramref name="config"/> on <paramref name="device"/>; all weights and choices follow the seed.</summary>
@@ -24,9 +25,15 @@ public sealed class StellaTrainer : IDisposable
         Options = options ?? new StellaOptions();
         Config = config;
         Device = device ?? CPU;
-        torch.manual_seed((long)Options.Seed);
-        Backbone = new Backbone(config).to(Device);
-        Avm = new Avm(config.Dim, config.AvmHeads).to(Device);
+        // Weight initialisation draws from torch's process-wide generator: seed and build under one lock, so two trainers
+        // built at once on different threads still get the weights of their own seeds.
+        lock (InitGate)
+        {
+            torch.manual_seed((long)Options.Seed);
+            Backbone = new Backbone(config).to(Device);
+            Avm = new Avm(config.Dim, config.AvmHeads).to(Device);
+        }
+
         _generator = new Generator(Options.Seed, Device);
         _backboneOptimizer = optim.Adam(Backbone.parameters(), Options.LearningRate, 0.95, 0.999, 1e-8, Options.WeightDecay);
         _avmOptimizer = optim.Adam(Avm.parameters(), Options.LearningRate, 0.95, 0.999, 1e-8, Options.WeightDecay);
