@@ -65,8 +65,8 @@ public sealed class StellaTrainer : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         var b = audio.shape[0];
-        var (maeA, maeV, nce) = Train(audio, Backbone.AllIndices(b, Config.AudioTokens, Device), video, Backbone.AllIndices(b, Config.VideoTokens, Device));
-        return new StepResult(maeA, maeV, nce, float.NaN, null, null, null);
+        var r = Train(audio, Backbone.AllIndices(b, Config.AudioTokens, Device), video, Backbone.AllIndices(b, Config.VideoTokens, Device));
+        return new StepResult(r.MaeAudio, r.MaeVideo, r.Contrastive, float.NaN, null, null, null);
     }
 
     /// <summary>
@@ -81,14 +81,13 @@ public sealed class StellaTrainer : IDisposable
             scores.AudioImportance, scores.AudioCorrelation, AudioKappa, Config.AudioTimeTokens, Config.AudioFreqTokens, Options.ChunkSize, _generator);
         var selectedVideo = PatchSelector.SelectVideo(scores.VideoImportance, scores.VideoCorrelation, VideoKappa, _generator);
 
-        var (maeA, maeV, nce) = Train(
-            Backbone.GatherTokens(audio, selectedAudio), selectedAudio, Backbone.GatherTokens(video, selectedVideo), selectedVideo);
+        var r = Train(Backbone.GatherTokens(audio, selectedAudio), selectedAudio, Backbone.GatherTokens(video, selectedVideo), selectedVideo);
         var avmLoss = AvmStep(encoding);
 
         var kept = new BatchScores(
             Keep(scores.AudioImportance), Keep(scores.VideoImportance), KeepOrNull(scores.AudioCorrelation), KeepOrNull(scores.VideoCorrelation),
             Keep(scores.QueryAudio), Keep(scores.QueryVideo));
-        return new StepResult(maeA, maeV, nce, avmLoss, Keep(selectedAudio), Keep(selectedVideo), kept);
+        return new StepResult(r.MaeAudio, r.MaeVideo, r.Contrastive, avmLoss, Keep(selectedAudio), Keep(selectedVideo), kept);
     }
 
     /// <summary>
@@ -155,19 +154,115 @@ public sealed class StellaTrainer : IDisposable
         _generator.Dispose();
     }
 
-    // Forward, backward and step of the backbone in a scope of their own, so that the activations are freed before the AVM step.
-    private (float MaeAudio, float MaeVideo, float Contrastive) Train(Tensor audio, Tensor audioIndices, Tensor video, Tensor videoIndices)
+    /// <summary>
+    /// One backbone step on the given rows (patches with their original token indices). <paramref name="extraLoss"/> adds a term
+    /// computed from the forward output (the DER++ penalty on replayed rows). Forward, backward and step run in a scope of their own,
+    /// so the activations are freed before anything else; the pooled embeddings come back detached.
+    /// </summary>
+    public TrainOutcome Train(Tensor audio, Tensor audioIndices, Tensor video, Tensor videoIndices, Func<PretrainOutput, Tensor?>? extraLoss = null)
     {
         using var scope = torch.NewDisposeScope();
         var output = Backbone.Pretrain(audio, audioIndices, video, videoIndices, _generator, Options.MaskRatio);
         var loss = output.MaeAudio + output.MaeVideo + (Losses.ContrastiveWeight * output.Contrastive);
+        var extra = extraLoss?.Invoke(output);
+        if (extra is not null)
+        {
+            loss = loss + extra;
+        }
+
         _backboneOptimizer.zero_grad();
         loss.backward();
         _backboneOptimizer.step();
-        return (output.MaeAudio.item<float>(), output.MaeVideo.item<float>(), output.Contrastive.item<float>());
+        return new TrainOutcome(
+            output.MaeAudio.item<float>(), output.MaeVideo.item<float>(), output.Contrastive.item<float>(), extra?.item<float>() ?? 0f,
+            output.PooledAudio.detach().MoveToOuterDisposeScope(), output.PooledVideo.detach().MoveToOuterDisposeScope());
     }
 
-    private float AvmStep(Encoding encoding)
+    /// <summary>Per-row reconstruction loss [B] at the current weights, without gradient (MIR's ranking).</summary>
+    public Tensor RowLosses(Tensor audio, Tensor audioIndices, Tensor video, Tensor videoIndices)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        return Backbone.Pretrain(audio, audioIndices, video, videoIndices, _generator, Options.MaskRatio).PerSampleMae.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// MIR's virtual step: an SGD step of <paramref name="learningRate"/> on the given rows' loss; disposing the result puts the
+    /// weights back exactly.
+    /// </summary>
+    public IDisposable VirtualStep(Tensor audio, Tensor audioIndices, Tensor video, Tensor videoIndices, double learningRate)
+    {
+        var saved = Backbone.parameters().Select(p => p.detach().clone()).ToList();
+        using (var scope = torch.NewDisposeScope())
+        {
+            var output = Backbone.Pretrain(audio, audioIndices, video, videoIndices, _generator, Options.MaskRatio);
+            var loss = output.MaeAudio + output.MaeVideo + (Losses.ContrastiveWeight * output.Contrastive);
+            Backbone.zero_grad();
+            loss.backward();
+            using var noGrad = torch.no_grad();
+            foreach (var p in Backbone.parameters())
+            {
+                if (p.grad is { } g)
+                {
+                    p.sub_(g * learningRate);
+                }
+            }
+
+            Backbone.zero_grad();
+        }
+
+        return new Restore(Backbone, saved);
+    }
+
+    /// <summary>The state of the trainer's random generator (masking, selection, negatives).</summary>
+    public Tensor RandomState => _generator.get_state();
+
+    /// <summary>Restores the generator to a state from <see cref="RandomState"/>.</summary>
+    public void SetRandomState(Tensor state) => _generator.set_state(state);
+
+    /// <summary>Writes weights, optimizer states and the generator state into <paramref name="dir"/>; returns the files written.</summary>
+    public IReadOnlyList<string> SaveState(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        Backbone.save(Path.Combine(dir, "backbone.bin"));
+        Avm.save(Path.Combine(dir, "avm.bin"));
+        _backboneOptimizer.save_state_dict(Path.Combine(dir, "backbone-adam.bin"));
+        _avmOptimizer.save_state_dict(Path.Combine(dir, "avm-adam.bin"));
+        using (var state = _generator.get_state())
+        {
+            File.WriteAllBytes(Path.Combine(dir, "generator.bin"), state.data<byte>().ToArray());
+        }
+
+        return ["backbone.bin", "avm.bin", "backbone-adam.bin", "avm-adam.bin", "generator.bin"];
+    }
+
+    /// <summary>Loads what <see cref="SaveState"/> wrote.</summary>
+    public void LoadState(string dir)
+    {
+        Backbone.load(Path.Combine(dir, "backbone.bin"));
+        Avm.load(Path.Combine(dir, "avm.bin"));
+        _backboneOptimizer.load_state_dict(Path.Combine(dir, "backbone-adam.bin"));
+        _avmOptimizer.load_state_dict(Path.Combine(dir, "avm-adam.bin"));
+        var bytes = File.ReadAllBytes(Path.Combine(dir, "generator.bin"));
+        using var state = torch.tensor(bytes, dtype: ScalarType.Byte);
+        _generator.set_state(state);
+    }
+
+    private sealed class Restore(Backbone backbone, List<Tensor> saved) : IDisposable
+    {
+        public void Dispose()
+        {
+            using var noGrad = torch.no_grad();
+            foreach (var (p, s) in backbone.parameters().Zip(saved))
+            {
+                p.copy_(s);
+                s.Dispose();
+            }
+        }
+    }
+
+    /// <summary>One AVM step on the encoding of the current batch (half matched, half deranged pairs); returns the loss.</summary>
+    public float AvmStep(Encoding encoding)
     {
         var loss = AvmLoss(encoding);
         _avmOptimizer.zero_grad();

@@ -131,12 +131,12 @@ public sealed class Backbone : nn.Module
 
         var (ja, jv) = JointShared(ma, mv);
         var (predA, predV) = Decode(ja, jv, restoreA, restoreV, audioIndices, videoIndices);
-        var maeA = MaeLoss(predA, audioPatches, maskA);
-        var maeV = MaeLoss(predV, videoPatches, maskV);
+        var (maeA, rowsA) = MaeLoss(predA, audioPatches, maskA);
+        var (maeV, rowsV) = MaeLoss(predV, videoPatches, maskV);
 
         var pa = Pool(ma, JointPath.Audio);
         var pv = Pool(mv, JointPath.Video);
-        return new PretrainOutput(maeA, maeV, Losses.InfoNce(pa, pv, 0.05), pa, pv);
+        return new PretrainOutput(maeA, maeV, Losses.InfoNce(pa, pv, 0.05), pa, pv, rowsA + rowsV);
     }
 
     private static (Tensor Restore, Tensor Mask) RandomMask(Tensor patches, int fullTokens, double maskRatio, Generator generator, out Tensor keep)
@@ -175,13 +175,14 @@ public sealed class Backbone : nn.Module
         return GatherTokens(full, restore);
     }
 
-    private static Tensor MaeLoss(Tensor prediction, Tensor patches, Tensor mask)
+    // Norm-pix MSE over the masked tokens: the batch loss, and each row's own loss.
+    private static (Tensor Loss, Tensor PerRow) MaeLoss(Tensor prediction, Tensor patches, Tensor mask)
     {
         var mean = patches.mean([-1], keepdim: true);
         var variance = patches.var(-1, keepdim: true);
         var target = (patches - mean) / (variance + 1e-6).sqrt();
-        var perToken = (prediction - target).pow(2).mean([-1]);
-        return (perToken * mask).sum() / mask.sum();
+        var perToken = (prediction - target).pow(2).mean([-1]) * mask;
+        return (perToken.sum() / mask.sum(), perToken.sum(1) / mask.sum(1));
     }
 
     private (Tensor Audio, Tensor Video) Modality(Tensor a, Tensor v)

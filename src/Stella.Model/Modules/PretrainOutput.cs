@@ -8,7 +8,8 @@ namespace Stella.Model.Modules;
 /// <param name="Contrastive">InfoNCE, both directions averaged (not yet weighted).</param>
 /// <param name="PooledAudio">Pooled unimodal audio embeddings [B, D] (what DER++ stores).</param>
 /// <param name="PooledVideo">Pooled unimodal video embeddings [B, D].</param>
-public sealed record PretrainOutput(Tensor MaeAudio, Tensor MaeVideo, Tensor Contrastive, Tensor PooledAudio, Tensor PooledVideo);
+/// <param name="PerSampleMae">Audio plus video reconstruction loss of each row [B] (MIR ranks replay candidates by it).</param>
+public sealed record PretrainOutput(Tensor MaeAudio, Tensor MaeVideo, Tensor Contrastive, Tensor PooledAudio, Tensor PooledVideo, Tensor PerSampleMae);
 
 /// <summary>Unmasked encodings of full inputs.</summary>
 /// <param name="JointAudio">Joint-block outputs of the audio tokens [B, M, D] (AVM input).</param>
