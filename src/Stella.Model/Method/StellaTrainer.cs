@@ -214,6 +214,9 @@ public sealed class StellaTrainer : IDisposable
         return new Restore(Backbone, saved);
     }
 
+    /// <summary>The generator of every random choice of training (masking, selection, negatives).</summary>
+    public Generator Generator => _generator;
+
     /// <summary>The state of the trainer's random generator (masking, selection, negatives).</summary>
     public Tensor RandomState => _generator.get_state();
 

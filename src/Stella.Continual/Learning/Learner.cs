@@ -1,0 +1,144 @@
+using Stella.Continual.Memory;
+using Stella.Model;
+using Stella.Model.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Stella.Continual.Learning;
+
+/// <summary>
+/// A task-free continual learner: it sees batches of clips one after another and never a task boundary. Subclasses decide what the
+/// memory stores and how replay joins the batch. The trainer (model, optimizers, generator) and the memory are its whole state.
+/// </summary>
+public abstract class Learner : IDisposable
+{
+    /// <summary>Creates the learner; <paramref name="itemBytes"/> is the payload of one memory item (0: no memory).</summary>
+    protected Learner(string name, StellaTrainer trainer, LearnerOptions options, long itemBytes)
+    {
+        Name = name;
+        Trainer = trainer;
+        Options = options;
+        ItemBytes = itemBytes;
+        if (itemBytes > 0)
+        {
+            var capacity = options.MemoryItems ?? MemoryItem.CapacityFor(options.MemoryBytes, itemBytes);
+            Memory = new RehearsalMemory(capacity, options.Seed);
+        }
+    }
+
+    /// <summary>Method name, as on the command line.</summary>
+    public string Name { get; }
+
+    /// <summary>Model, optimizers and generator.</summary>
+    public StellaTrainer Trainer { get; }
+
+    /// <summary>Settings.</summary>
+    public LearnerOptions Options { get; }
+
+    /// <summary>Bytes of one memory item (0 when the learner keeps no memory).</summary>
+    public long ItemBytes { get; }
+
+    /// <summary>The rehearsal memory (null for learners without one).</summary>
+    public RehearsalMemory? Memory { get; private set; }
+
+    /// <summary>True when the stream must be shuffled across tasks (the Multitask upper bound).</summary>
+    public virtual bool NeedsJointStream => false;
+
+    /// <summary>Steps taken.</summary>
+    public long Steps { get; private set; }
+
+    /// <summary>One training step on <paramref name="batch"/>.</summary>
+    public LearnerStep Step(StreamBatch batch)
+    {
+        using var scope = torch.NewDisposeScope();
+        var result = StepCore(batch);
+        Steps++;
+        return result;
+    }
+
+    /// <summary>Replaces the memory and step count with a checkpoint's.</summary>
+    public void Restore(RehearsalMemory? memory, long steps)
+    {
+        Memory = memory;
+        Steps = steps;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Trainer.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>The method's step.</summary>
+    protected abstract LearnerStep StepCore(StreamBatch batch);
+
+    /// <summary>Config of the model.</summary>
+    protected Model.Config.ModelConfig Config => Trainer.Config;
+
+    /// <summary>All token indices of <paramref name="rows"/> rows.</summary>
+    protected Tensor AllAudio(long rows) => Backbone.AllIndices(rows, Config.AudioTokens, Trainer.Device);
+
+    /// <summary>All video token indices.</summary>
+    protected Tensor AllVideo(long rows) => Backbone.AllIndices(rows, Config.VideoTokens, Trainer.Device);
+
+    /// <summary>Stacks equal-length float rows into a [rows, ...shape] tensor.</summary>
+    protected Tensor Stack(IEnumerable<float[]> rows, params long[] shape)
+    {
+        var list = rows.ToList();
+        var flat = new float[list.Sum(r => r.Length)];
+        var offset = 0;
+        foreach (var r in list)
+        {
+            r.CopyTo(flat, offset);
+            offset += r.Length;
+        }
+
+        return torch.tensor(flat, [list.Count, .. shape], device: Trainer.Device);
+    }
+
+    /// <summary>Stacks index rows into a [rows, k] long tensor.</summary>
+    protected Tensor StackIndices(IEnumerable<int[]> rows)
+    {
+        var list = rows.ToList();
+        return torch.tensor(list.SelectMany(r => r.Select(v => (long)v)).ToArray(), [list.Count, list[0].Length], device: Trainer.Device);
+    }
+
+    /// <summary>Row <paramref name="i"/> of <paramref name="t"/> as a flat float array.</summary>
+    protected static float[] Row(Tensor t, int i) => t[i].contiguous().cpu().data<float>().ToArray();
+
+    /// <summary>Row <paramref name="i"/> of an index tensor as ints.</summary>
+    protected static int[] IndexRow(Tensor t, int i) => t[i].cpu().data<long>().ToArray().Select(v => (int)v).ToArray();
+
+    /// <summary>Offers every row of the batch to the memory.</summary>
+    protected void Store(StreamBatch batch, Func<int, MemoryItem> make)
+    {
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var row = i;
+            Memory!.Offer(() =>
+            {
+                var item = make(row);
+                item.ClipId = batch.ClipIds[row];
+                item.Task = batch.Tasks[row];
+                return item;
+            });
+        }
+    }
+
+    /// <summary>Audio patch values per item for full patches.</summary>
+    protected long FullPatchFloats => ((long)Config.AudioTokens * Config.AudioPatchDim) + ((long)Config.VideoTokens * Config.VideoPatchDim);
+
+    /// <summary>The DER++ penalty (weighted) of the replayed rows [from, end) against their stored embeddings.</summary>
+    protected Func<PretrainOutput, Tensor?> DerPenalty(IReadOnlyList<MemoryItem> replay, int from)
+    {
+        if (replay.Count == 0)
+        {
+            return _ => null;
+        }
+
+        var storedA = Stack(replay.Select(r => r.PooledAudio), Config.Dim);
+        var storedV = Stack(replay.Select(r => r.PooledVideo), Config.Dim);
+        return output => Losses.PenaltyWeight * Losses.DerPenalty(storedA, storedV, output.PooledAudio[from..], output.PooledVideo[from..]);
+    }
+}
