@@ -55,6 +55,22 @@ public sealed class ParquetMemoryStoreTests
     }
 
     [Fact]
+    public async Task WriteThenRead_ItemsOfTheTinyModelsSize_RoundTrip()
+    {
+        // 262,144 floats of patches per item, as the tiny preset stores: the size at which Parquet lists were unusable.
+        var dir = TempDir();
+        var rng = new Random(7);
+        var items = Enumerable.Range(0, 4).Select(i => new MemoryItem
+        {
+            Slot = i, ClipId = $"big-{i}", AudioPatches = Enumerable.Range(0, 65_536).Select(_ => (float)rng.NextDouble()).ToArray(),
+            VideoPatches = Enumerable.Range(0, 196_608).Select(_ => (float)rng.NextDouble()).ToArray(),
+        }).ToList();
+        var store = new ParquetMemoryStore(dir, "hash-a");
+        await store.WriteAsync(items);
+        AssertSame(items, await store.ReadAsync());
+    }
+
+    [Fact]
     public async Task Rewrite_ReplacesTheMemory_AndRemovesOldShards()
     {
         var dir = TempDir();
@@ -104,7 +120,7 @@ public sealed class ParquetMemoryStoreTests
         var store = new ParquetMemoryStore(dir, "hash-a");
         await store.WriteAsync(Items(2, 1));
         var shard = Directory.GetFiles(dir, "memory-*.parquet").Single();
-        await ParquetSerializer.SerializeAsync(Items(2, 1), shard, null, new Dictionary<string, string> { [ParquetMemoryStore.VersionKey] = "0", [ParquetMemoryStore.ConfigHashKey] = "hash-a" });
+        await ParquetSerializer.SerializeAsync(Items(2, 1).Select(MemoryRow.From), shard, null, new Dictionary<string, string> { [ParquetMemoryStore.VersionKey] = "0", [ParquetMemoryStore.ConfigHashKey] = "hash-a" });
         var e = await Assert.ThrowsAsync<MemoryFileException>(() => store.ReadAsync());
         Assert.Equal(shard, e.File);
         Assert.Contains("schema version 0, this build reads version 1", e.Message);
@@ -156,7 +172,8 @@ public sealed class ParquetMemoryStoreTests
         var clipIds = group.Column(clipColumn).LogicalReader<string>().ReadAll(3);
         Assert.Equal(items.Select(i => i.ClipId), clipIds);
         var audioColumn = columns.FindIndex(c => c.StartsWith("AudioPatches", StringComparison.Ordinal));
-        var audio = group.Column(audioColumn).LogicalReader<float[]>().ReadAll(3);
-        Assert.Equal(items[1].AudioPatches, audio[1]);
+        var audio = group.Column(audioColumn).LogicalReader<byte[]>().ReadAll(3);
+        Assert.Equal(items[1].AudioPatches, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(audio[1]).ToArray());
+        Assert.StartsWith("binary little-endian float32", meta.KeyValueMetadata[ParquetMemoryStore.EncodingKey]);
     }
 }

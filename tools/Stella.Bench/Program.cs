@@ -1,7 +1,7 @@
 using System.Globalization;
 using Stella.Bench;
 
-// make bench: every benchmark prints its figures; none asserts. Usage: Stella.Bench [data|step|all] [DATA_DIR] [JOBS].
+// make bench: every benchmark prints its figures; none asserts. Usage: Stella.Bench [data|step|checkpoint|all] [DATA_DIR] [JOBS].
 var what = args.Length > 0 ? args[0] : "all";
 if (what == "step-one")
 {
@@ -18,6 +18,11 @@ if (what is "data" or "all")
 if (what is "step" or "all")
 {
     StepBench.RunAll();
+}
+
+if (what is "checkpoint" or "all")
+{
+    await CheckpointBench.RunAsync();
 }
 
 return 0;

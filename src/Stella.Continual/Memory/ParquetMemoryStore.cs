@@ -19,6 +19,12 @@ public sealed class ParquetMemoryStore
     /// <summary>Metadata key of the schema version.</summary>
     public const string VersionKey = "stella.memory.schema_version";
 
+    /// <summary>Metadata key that says how array columns are encoded.</summary>
+    public const string EncodingKey = "stella.memory.encoding";
+
+    /// <summary>The encoding of array columns: binary, little-endian float32 (index columns int32).</summary>
+    public const string Encoding = "binary little-endian float32; AudioIndices/VideoIndices int32";
+
     /// <summary>Metadata key of the config hash.</summary>
     public const string ConfigHashKey = "stella.config_hash";
 
@@ -56,6 +62,7 @@ public sealed class ParquetMemoryStore
         {
             [VersionKey] = SchemaVersion.ToString(CultureInfo.InvariantCulture),
             [ConfigHashKey] = _configHash,
+            [EncodingKey] = Encoding,
         };
         var shards = new List<ShardEntry>();
         for (var start = 0; start < items.Count || (start == 0 && items.Count == 0); start += _rowsPerShard)
@@ -64,7 +71,7 @@ public sealed class ParquetMemoryStore
             var name = string.Create(CultureInfo.InvariantCulture, $"memory-g{generation:D6}-{shards.Count:D4}.parquet");
             var path = Path.Combine(_dir, name);
             var temp = path + ".tmp";
-            await ParquetSerializer.SerializeAsync(rows, temp, null, metadata, cancellationToken).ConfigureAwait(false);
+            await ParquetSerializer.SerializeAsync(rows.Select(MemoryRow.From), temp, null, metadata, cancellationToken).ConfigureAwait(false);
             File.Move(temp, path, overwrite: true);
             shards.Add(new ShardEntry(name, rows.Count));
             if (items.Count == 0)
@@ -111,14 +118,14 @@ public sealed class ParquetMemoryStore
 
             try
             {
-                var result = await ParquetSerializer.DeserializeAsync<MemoryItem>(path, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var result = await ParquetSerializer.DeserializeAsync<MemoryRow>(path, cancellationToken: cancellationToken).ConfigureAwait(false);
                 CheckMetadata(path, result.CustomMetadata);
                 if (result.Data.Count != shard.Rows)
                 {
                     throw new MemoryFileException(path, $"holds {result.Data.Count} rows, index.json says {shard.Rows}");
                 }
 
-                items.AddRange(result.Data);
+                items.AddRange(result.Data.Select(r => r.ToItem()));
             }
             catch (Exception e) when (e is not MemoryFileException and not OperationCanceledException)
             {
