@@ -171,6 +171,30 @@ public sealed class CheckpointTests
     }
 
     [Fact]
+    public async Task PeriodicCheckpointer_SavesEveryNStepsAndAtTheEnd_KeepingTheLastTwo()
+    {
+        var dir = TempDir();
+        using var learner = TinyStream.Learner("er");
+        var store = new CheckpointStore(dir, "cfg");
+        var periodic = new PeriodicCheckpointer(store, every: 2);
+        var saved = new List<long>();
+        for (var k = 0; k < 5; k++)
+        {
+            learner.Step(TinyStream.Batch(k));
+            if (await periodic.AfterStepAsync(learner, new StreamPosition(0, (k + 1) * 4, (k + 1) * 4)))
+            {
+                saved.Add(learner.Steps);
+            }
+        }
+
+        await periodic.FinishAsync(learner, new StreamPosition(1, 0, 20));
+        Assert.Equal([2L, 4L], saved);
+        Assert.Equal(5, periodic.LastSaved);
+        Assert.Equal(["step-00000004", "step-00000005"], Directory.GetDirectories(dir, "step-*").Select(Path.GetFileName).Order());
+        Assert.EndsWith("step-00000005", store.Latest);
+    }
+
+    [Fact]
     public async Task Load_NoCheckpoint_ReturnsNull()
     {
         using var learner = TinyStream.Learner("stella");
