@@ -41,11 +41,8 @@ test: build ## Run the test suite (a few minutes on 2 cores).
 synth: build ## Render the built-in benchmark into $(DATA) unless it is there.
 	@if [ -f $(DATA)/manifest.csv ]; then echo "$(DATA) exists (delete it to render again)"; else $(STELLA) synth --out $(DATA); fi
 
-stream-train: synth ## The main job. Until issue [D] lands: renders the benchmark and inspects a clip (no training yet).
-	@$(STELLA) manifest check $(DATA)/manifest.csv
-	@$(STELLA) inspect $$(ls $(DATA)/clips/*.mp4 | head -n 1) --out $(RUN)
-	@echo "stream-train: the benchmark is in $(DATA) and one clip's arrays and pictures are in $(RUN)."
-	@echo "stream-train: the training graph (issue [D]) is not built yet; nothing was trained."
+stream-train: build ## The main job: STELLA on the built-in benchmark (rendered on first use); writes runs/synth-stella-s0/.
+	@$(STELLA) stream-train --config pipelines/synth.yaml $(if $(METHOD),--method $(METHOD),) $(if $(RESUME),--resume,) $(if $(OUT),--out $(OUT),)
 
 inspect: build ## Inspect one clip: make inspect CLIP=path.mp4 [RUN=dir].
 	@[ -n "$(CLIP)" ] || { echo "usage: make inspect CLIP=path/to/clip.mp4 [RUN=out/dir]" >&2; exit 2; }

@@ -13,7 +13,7 @@ internal static class CliErrors
         {
             return await run();
         }
-        catch (Exception e) when (e is ManifestException or DecodeException or FfmpegMissingException or ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is ManifestException or Stella.Continual.Memory.MemoryFileException or InvalidOperationException or DecodeException or FfmpegMissingException or ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}");
             return 2;

@@ -8,4 +8,5 @@ var root = new RootCommand(
 root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(ManifestCommand.Create());
+root.Subcommands.Add(StreamTrainCommand.Create());
 return await CliErrors.RunAsync(() => root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

@@ -1,0 +1,40 @@
+using System.CommandLine;
+using Stella.Pipeline;
+
+namespace Stella.Cli;
+
+/// <summary><c>stella stream-train</c>: continual pre-training on a task-ordered stream.</summary>
+internal static class StreamTrainCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string>("--config") { Description = "Job config (YAML).", DefaultValueFactory = _ => "pipelines/synth.yaml" };
+        var method = new Option<string?>("--method") { Description = "Learner: finetune, er, der++, lump, mir, stella, stella-plus, random, lpis-only, rca-only, multitask. Default: the config's (stella)." };
+        var output = new Option<string?>("--out") { Description = "Run folder. Default: runs/<config name>-<method>-s<seed>." };
+        var seed = new Option<int?>("--seed") { Description = "Seed. Default: the config's (0)." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
+        var device = new Option<string?>("--device") { Description = "cpu (default), cuda or auto." };
+        var command = new Command("stream-train",
+            "Stream task-ordered clips through decode -> features -> patches -> batches into the learner (TPL Dataflow, bounded, parallel " +
+            "decode), keep the rehearsal memory as Parquet, checkpoint every N steps, evaluate zero-shot retrieval after every task, and " +
+            "write results.json, report.md, metrics.jsonl and quarantine.csv. Ctrl-C writes a checkpoint; --resume continues.")
+        {
+            config, method, output, seed, resume, device,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var job = StreamTrainConfig.Load(parse.GetValue(config)!);
+            job.Method = parse.GetValue(method) ?? job.Method;
+            job.Seed = parse.GetValue(seed) ?? job.Seed;
+            job.Device = parse.GetValue(device) ?? job.Device;
+            var outDir = parse.GetValue(output) ?? Path.Combine("runs", $"{job.Name}-{job.Method}-s{job.Seed}");
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+                System.Runtime.InteropServices.PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
+            Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+            await new StreamTrainJob(job, outDir, line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}")).RunAsync(parse.GetValue(resume), stop.Token);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,167 @@
+using System.Text.Json;
+using Stella.Continual.Checkpoints;
+using Stella.Continual.Memory;
+using Stella.Core.Manifests;
+using Stella.Core.Tasks;
+using Stella.Media.Ffmpeg;
+using Stella.Media.Synth;
+using Stella.Pipeline;
+
+namespace Stella.Pipeline.Tests;
+
+public sealed class StreamTrainTests
+{
+    private static readonly SynthOptions Tiny = new() { Tasks = 2, ClassesPerTask = 2, TrainPerClass = 4, EvalPerClass = 2, Seconds = 5, Seed = 3 };
+    private static readonly Lazy<Task<string>> Data = new(async () =>
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "stella-pipeline-tests", "data-" + Guid.NewGuid().ToString("N"));
+        await new SynthGenerator(Tiny).GenerateAsync(dir);
+        return dir;
+    });
+
+    private static string TempDir()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "stella-pipeline-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private static StreamTrainConfig Config(string manifest, string method = "stella") => new()
+    {
+        Name = "test", Manifest = manifest, Method = method, BatchSize = 4, CheckpointEvery = 1, MaxQuarantineShare = 1.0, Workers = 2,
+    };
+
+    [Fact]
+    public async Task Run_WritesResultsWithTheDocumentedSchemaAndRanges()
+    {
+        var data = await Data.Value;
+        var outDir = TempDir();
+        var lines = new List<string>();
+        var results = await new StreamTrainJob(Config(Path.Combine(data, "manifest.csv")), outDir, lines.Add).RunAsync(false, CancellationToken.None);
+
+        using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(results));
+        var root = doc.RootElement;
+        Assert.Equal("stella", root.GetProperty("method").GetString());
+        Assert.Equal(2, root.GetProperty("tasks").GetArrayLength());
+        foreach (var direction in new[] { "a2v", "v2a" })
+        {
+            foreach (var k in new[] { "R@1", "R@5", "R@10" })
+            {
+                var entry = root.GetProperty(direction).GetProperty(k);
+                var acc = entry.GetProperty("acc");
+                Assert.Equal(2, acc.GetArrayLength());
+                Assert.All(acc.EnumerateArray().SelectMany(r => r.EnumerateArray()), v => Assert.InRange(v.GetDouble(), 0, 100));
+                Assert.InRange(entry.GetProperty("A").GetDouble(), 0, 100);
+                Assert.InRange(entry.GetProperty("F").GetDouble(), -100, 100);
+            }
+
+            Assert.InRange(root.GetProperty(direction).GetProperty("avg").GetProperty("A").GetDouble(), 0, 100);
+        }
+
+        Assert.All(root.GetProperty("modality_gap_final").EnumerateArray(), g => Assert.InRange(g.GetDouble(), 0, 2));
+        Assert.All(root.GetProperty("localization").EnumerateArray().SelectMany(r => r.EnumerateArray()),
+            l => Assert.True(l.ValueKind == JsonValueKind.Null || l.GetDouble() is >= 0 and <= 100));
+        var efficiency = root.GetProperty("efficiency");
+        Assert.True(efficiency.GetProperty("samples_per_s").GetDouble() > 0);
+        Assert.True(efficiency.GetProperty("step_ms").GetDouble() > 0);
+        Assert.InRange(efficiency.GetProperty("trainer_busy_percent").GetDouble(), 0, 100.5);
+        Assert.Equal(4, efficiency.GetProperty("steps").GetInt64());
+        foreach (var file in new[] { "report.md", "metrics.jsonl", "quarantine.csv", "checkpoints/LATEST" })
+        {
+            Assert.True(File.Exists(Path.Combine(outDir, file)), file);
+        }
+
+        Assert.Equal(4, File.ReadLines(Path.Combine(outDir, "metrics.jsonl")).Count());
+        var again = await Assert.ThrowsAsync<ArgumentException>(() => new StreamTrainJob(Config(Path.Combine(data, "manifest.csv")), outDir, _ => { }).RunAsync(false, CancellationToken.None));
+        Assert.Contains("--resume", again.Message);
+    }
+
+    [Fact]
+    public async Task Run_WithBadClips_QuarantinesEachWithItsReason_AndCompletes()
+    {
+        var data = await Data.Value;
+        var dir = TempDir();
+        var manifest = StellaManifestReader.Read(Path.Combine(data, "manifest.csv"));
+        foreach (var file in Directory.GetFiles(Path.Combine(data, "clips")))
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "clips"));
+            File.Copy(file, Path.Combine(dir, "clips", Path.GetFileName(file)));
+        }
+
+        var good = await File.ReadAllBytesAsync(Path.Combine(dir, manifest.Clips[0].RelativePath));
+        await File.WriteAllBytesAsync(Path.Combine(dir, "clips", "truncated.mp4"), good[..(good.Length / 3)]);
+        await File.WriteAllBytesAsync(Path.Combine(dir, "clips", "garbage.mp4"), Enumerable.Range(0, 40_000).Select(i => (byte)(i * 31 % 251)).ToArray());
+        WavFile.WritePcm16(Path.Combine(dir, "clips", "novideo.mp4"), new float[16000 * 5], 16000);
+        var frames = Enumerable.Range(0, 40).Select(_ => new byte[32 * 32 * 3]).ToList();
+        await Mp4Encoder.EncodeAsync(Path.Combine(dir, "clips", "noaudio.mp4"), frames, 32, 32, 8, null, 16000);
+        await Mp4Encoder.EncodeAsync(Path.Combine(dir, "clips", "short.mp4"), frames.Take(12).ToList(), 32, 32, 8, new float[16000 * 2], 16000);
+        var label = manifest.Tasks.Tasks[0].Classes[0];
+        var bad = new (string Id, string Path, string Reason)[]
+        {
+            ("missing", "clips/missing.mp4", "MissingFile"),
+            ("truncated", "clips/truncated.mp4", "Corrupt"),
+            ("garbage", "clips/garbage.mp4", "Corrupt"),
+            ("novideo", "clips/novideo.mp4", "NoVideoStream"),
+            ("noaudio", "clips/noaudio.mp4", "NoAudioStream"),
+            ("short", "clips/short.mp4", "TooShort"),
+            ("escape", "../outside.mp4", "BadManifestRow"),
+        };
+        var clips = bad.Select(b => new ClipRecord(b.Id, b.Path, label, 0, ClipSplit.Train)).Concat(manifest.Clips).ToList();
+        StellaManifestWriter.Write(Path.Combine(dir, "manifest.csv"), clips);
+        TaskMap.Write(Path.Combine(dir, "tasks.json"), "synth", manifest.Tasks.Tasks);
+
+        var outDir = TempDir();
+        await new StreamTrainJob(Config(Path.Combine(dir, "manifest.csv"), "der++"), outDir, _ => { }).RunAsync(false, CancellationToken.None);
+
+        var rows = File.ReadLines(Path.Combine(outDir, "quarantine.csv")).Skip(1).Select(l => l.Split(',')).ToList();
+        foreach (var (id, _, reason) in bad)
+        {
+            var row = Assert.Single(rows, r => r[0] == $"\"{id}\"");
+            Assert.Equal(reason, row[4]);
+        }
+
+        Assert.Equal(bad.Length, rows.Count);
+    }
+
+    [Fact]
+    public async Task Run_TooManyBadClips_StopsWithASummary()
+    {
+        var dir = TempDir();
+        TaskMap.Write(Path.Combine(dir, "tasks.json"), "x", [new TaskDefinition("a", ["dog"])]);
+        StellaManifestWriter.Write(Path.Combine(dir, "manifest.csv"),
+            Enumerable.Range(0, 30).Select(i => new ClipRecord($"c{i}", $"clips/c{i}.mp4", "dog", 0, ClipSplit.Train)));
+        var config = Config(Path.Combine(dir, "manifest.csv"), "finetune");
+        config.MaxQuarantineShare = 0.1;
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => new StreamTrainJob(config, TempDir(), _ => { }).RunAsync(false, CancellationToken.None));
+        Assert.Contains("quarantined", e.Message);
+        Assert.Contains("above the tolerated 10", e.Message);
+    }
+
+    [Fact]
+    public async Task KilledMidTask_ThenResumed_EndsWithTheMemoryAndPositionOfAnUninterruptedRun()
+    {
+        var data = await Data.Value;
+        var manifest = Path.Combine(data, "manifest.csv");
+        var straight = TempDir();
+        await new StreamTrainJob(Config(manifest), straight, _ => { }).RunAsync(false, CancellationToken.None);
+
+        var killed = TempDir();
+        using var stop = new CancellationTokenSource();
+        var job = new StreamTrainJob(Config(manifest), killed, _ => { }) { AfterStep = step => { if (step == 1) { stop.Cancel(); } } };
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => job.RunAsync(false, stop.Token));
+        await new StreamTrainJob(Config(manifest), killed, _ => { }).RunAsync(true, CancellationToken.None);
+
+        var hash = Config(manifest).Hash();
+        var a = await new ParquetMemoryStore(Path.Combine(new CheckpointStore(Path.Combine(straight, "checkpoints"), hash).Latest!, "memory"), hash).ReadAsync();
+        var b = await new ParquetMemoryStore(Path.Combine(new CheckpointStore(Path.Combine(killed, "checkpoints"), hash).Latest!, "memory"), hash).ReadAsync();
+        Assert.Equal(a.Select(i => (i.Slot, i.ClipId)), b.Select(i => (i.Slot, i.ClipId)));
+        Assert.All(a.Zip(b), pair => Assert.Equal(pair.First.AudioPatches, pair.Second.AudioPatches));
+        var ja = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(straight, "results.json"))).RootElement;
+        var jb = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(killed, "results.json"))).RootElement;
+        Assert.Equal(ja.GetProperty("efficiency").GetProperty("steps").GetInt64(), jb.GetProperty("efficiency").GetProperty("steps").GetInt64());
+        Assert.Equal(ja.GetProperty("a2v").GetRawText(), jb.GetProperty("a2v").GetRawText());
+        Assert.Equal(
+            File.ReadLines(Path.Combine(straight, "checkpoints", "LATEST")).First(),
+            File.ReadLines(Path.Combine(killed, "checkpoints", "LATEST")).First());
+    }
+}
