@@ -7,6 +7,7 @@ public sealed class Quarantine
 {
     private readonly string _path;
     private readonly Lock _gate = new();
+    private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
 
     /// <summary>Opens (or creates) <paramref name="path"/>.</summary>
     public Quarantine(string path)
@@ -17,13 +18,19 @@ public sealed class Quarantine
             File.WriteAllText(path, "clip_id,path,task,row,reason,detail\n");
         }
 
-        Count = File.ReadLines(path).Count() - 1;
+        // A resumed run meets the clips it quarantined before again: keep them once.
+        foreach (var line in File.ReadLines(path).Skip(1))
+        {
+            _ids.Add(line[1..line.IndexOf("\",", StringComparison.Ordinal)].Replace("\"\"", "\"", StringComparison.Ordinal));
+        }
+
+        Count = _ids.Count;
     }
 
     /// <summary>Clips quarantined so far (this run and the runs it resumes).</summary>
     public int Count { get; private set; }
 
-    /// <summary>Records a failed clip.</summary>
+    /// <summary>Records a failed clip (once per clip).</summary>
     public void Add(ClipOutcome outcome)
     {
         var c = outcome.Clip;
@@ -32,6 +39,11 @@ public sealed class Quarantine
             .Append(outcome.Failure).Append(',').Append(Quote(outcome.Detail ?? string.Empty)).Append('\n').ToString();
         lock (_gate)
         {
+            if (!_ids.Add(c.ClipId))
+            {
+                return;
+            }
+
             File.AppendAllText(_path, line);
             Count++;
         }

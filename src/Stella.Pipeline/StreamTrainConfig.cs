@@ -40,6 +40,9 @@ public sealed class StreamTrainConfig
     /// <summary>Learning rate. Default 1e-4 (the thesis).</summary>
     public double LearningRate { get; set; } = 1e-4;
 
+    /// <summary>Weight of the contrastive loss. Default 0.1 (the thesis).</summary>
+    public double ContrastiveWeight { get; set; } = 0.1;
+
     /// <summary>Memory budget in MiB. Default 64.</summary>
     public int MemoryMib { get; set; } = 64;
 
@@ -84,7 +87,8 @@ public sealed class StreamTrainConfig
     /// <summary>A short hash of the settings that decide the results (not paths, workers or checkpoint cadence).</summary>
     public string Hash()
     {
-        var key = $"{Manifest}|{Method}|{Model}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate}|{MemoryMib}";
+        var key = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{Manifest}|{Method}|{Model}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate}|{ContrastiveWeight}|{MemoryMib}");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
     }
 }

@@ -45,7 +45,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
 
         using var learner = LearnerFactory.Create(
             config.Method,
-            new StellaTrainer(model, new StellaOptions { Seed = (ulong)config.Seed, LearningRate = config.LearningRate }, TorchRuntime.ResolveDevice(config.Device)),
+            new StellaTrainer(model, new StellaOptions { Seed = (ulong)config.Seed, LearningRate = config.LearningRate, ContrastiveWeight = config.ContrastiveWeight }, TorchRuntime.ResolveDevice(config.Device)),
             new LearnerOptions { MemoryBytes = config.MemoryMib * 1024L * 1024, Seed = (ulong)config.Seed });
         var position = resume ? await checkpoints.LoadAsync(learner, cancellationToken).ConfigureAwait(false) : null;
         position ??= new StreamPosition(0, 0, 0);
@@ -101,10 +101,14 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var ct = linked.Token;
         var workers = Math.Max(1, config.Workers);
-        // Each clip's training window comes from its own seed (run seed, task, position in the task's stream), so parallel decoding
-        // and resuming give the same windows as one uninterrupted run.
+        // Each clip's training window comes from its own seed (run seed, task, position in the task's clip list), so parallel decoding
+        // and resuming give the same windows as one uninterrupted run. Later epochs of a task reuse the first epoch's features
+        // (decoding is the slow part of the data path); a resumed run that lost them decodes them again, identically.
+        var unique = Math.Max(1, clips.Count / Math.Max(1, config.EpochsPerTask));
+        var cache = new System.Collections.Concurrent.ConcurrentDictionary<int, Lazy<Task<ClipOutcome>>>();
         var decode = new TransformBlock<(ClipRecord Clip, int Index), ClipOutcome>(
-            item => featurizer.RunAsync(item.Clip, FrameWindow.Train(new Random(unchecked((config.Seed * 1_000_003) + (task * 7_919) + item.Index) & 0x7FFFFFFF)), ct),
+            item => cache.GetOrAdd(item.Index % unique, i => new Lazy<Task<ClipOutcome>>(() =>
+                featurizer.RunAsync(item.Clip, FrameWindow.Train(new Random(unchecked((config.Seed * 1_000_003) + (task * 7_919) + i) & 0x7FFFFFFF)), ct))).Value,
             new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = workers, BoundedCapacity = workers * 4, EnsureOrdered = true, CancellationToken = ct });
         var batches = new BatchBlock<ClipOutcome>(config.BatchSize, new GroupingDataflowBlockOptions { BoundedCapacity = config.BatchSize * 2, CancellationToken = ct });
         var processed = offset;
@@ -129,6 +133,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         var train = new ActionBlock<ClipOutcome[]>(
             async batch =>
             {
+                using var scope = torch.NewDisposeScope();
                 var c = learner.Trainer.Config;
                 var step = Stopwatch.StartNew();
                 var result = learner.Step(new StreamBatch(
@@ -163,6 +168,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         decode.LinkTo(bad, propagate, o => !o.Ok);
         batches.LinkTo(train, propagate);
 
+        var started = Stopwatch.StartNew();
         for (var i = offset; i < clips.Count; i++)
         {
             if (!await decode.SendAsync((clips[i], i), ct).ConfigureAwait(false))
@@ -172,7 +178,6 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         }
 
         decode.Complete();
-        var started = Stopwatch.StartNew();
         try
         {
             await Task.WhenAll(train.Completion, bad.Completion).ConfigureAwait(false);

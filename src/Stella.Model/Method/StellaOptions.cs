@@ -18,6 +18,9 @@ public sealed record StellaOptions
     /// <summary>MAE mask ratio. Default 0.8.</summary>
     public double MaskRatio { get; init; } = 0.8;
 
+    /// <summary>Weight of the contrastive (InfoNCE) loss. Default 0.1 (the thesis).</summary>
+    public double ContrastiveWeight { get; init; } = Losses.ContrastiveWeight;
+
     /// <summary>Adam learning rate. Default 1e-4.</summary>
     public double LearningRate { get; init; } = 1e-4;
 

@@ -163,7 +163,7 @@ public sealed class StellaTrainer : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         var output = Backbone.Pretrain(audio, audioIndices, video, videoIndices, _generator, Options.MaskRatio);
-        var loss = output.MaeAudio + output.MaeVideo + (Losses.ContrastiveWeight * output.Contrastive);
+        var loss = output.MaeAudio + output.MaeVideo + (Options.ContrastiveWeight * output.Contrastive);
         var extra = extraLoss?.Invoke(output);
         if (extra is not null)
         {
@@ -196,7 +196,7 @@ public sealed class StellaTrainer : IDisposable
         using (var scope = torch.NewDisposeScope())
         {
             var output = Backbone.Pretrain(audio, audioIndices, video, videoIndices, _generator, Options.MaskRatio);
-            var loss = output.MaeAudio + output.MaeVideo + (Losses.ContrastiveWeight * output.Contrastive);
+            var loss = output.MaeAudio + output.MaeVideo + (Options.ContrastiveWeight * output.Contrastive);
             Backbone.zero_grad();
             loss.backward();
             using var noGrad = torch.no_grad();
