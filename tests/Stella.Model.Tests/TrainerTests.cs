@@ -47,6 +47,18 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public void StepFull_OnAFixedBatch_InfoNceLeavesChanceLevel()
+    {
+        // Guards against the collapse seen with the default patch-embedding init: pooled embeddings of all clips nearly equal
+        // and InfoNCE stuck at ln(B) while the MAE loss still fell.
+        using var trainer = new StellaTrainer(Micro.Config, new StellaOptions { LearningRate = 2e-3, ContrastiveWeight = 1.0, Seed = 5 });
+        var (audio, video) = Micro.Batch(8, 11);
+        var steps = Enumerable.Range(0, 60).Select(_ => trainer.StepFull(audio, video)).ToList(); // ToList: every step must run
+        var last = steps.TakeLast(5).Average(r => r.Contrastive);
+        Assert.True(last < 0.6 * Math.Log(8), $"InfoNCE {last:0.000} did not leave chance level ln 8 = {Math.Log(8):0.000}");
+    }
+
+    [Fact]
     public void StepStella_SameSeed_SameSelectionsAndLosses()
     {
         var runs = new List<List<(float, float, float, float, long[], long[])>>();

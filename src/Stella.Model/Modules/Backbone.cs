@@ -74,6 +74,9 @@ public sealed class Backbone : nn.Module
             {
                 nn.init.normal_(p, 0, 0.02);
             }
+
+            audio_embed.weight!.mul_(config.PatchEmbedGain);
+            video_embed.weight!.mul_(config.PatchEmbedGain);
         }
     }
 
