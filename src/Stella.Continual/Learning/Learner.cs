@@ -97,6 +97,14 @@ public abstract class Learner : IDisposable
         return torch.tensor(flat, [list.Count, .. shape], device: Trainer.Device);
     }
 
+    /// <summary>The full audio and video patches of <paramref name="items"/> as [rows, M, P*P] and [rows, N, 3*P*P] tensors.</summary>
+    protected (Tensor Audio, Tensor Video) StackPatches(IEnumerable<MemoryItem> items)
+    {
+        var list = items as IReadOnlyList<MemoryItem> ?? items.ToList();
+        return (Stack(list.Select(r => r.AudioPatches), Config.AudioTokens, Config.AudioPatchDim),
+                Stack(list.Select(r => r.VideoPatches), Config.VideoTokens, Config.VideoPatchDim));
+    }
+
     /// <summary>Stacks index rows into a [rows, k] long tensor.</summary>
     protected Tensor StackIndices(IEnumerable<int[]> rows)
     {

@@ -43,8 +43,9 @@ public sealed class ExperienceReplayLearner(StellaTrainer trainer, LearnerOption
         var video = batch.Video;
         if (replay.Count > 0)
         {
-            audio = torch.cat([audio, Stack(replay.Select(r => r.AudioPatches), Config.AudioTokens, Config.AudioPatchDim)]);
-            video = torch.cat([video, Stack(replay.Select(r => r.VideoPatches), Config.VideoTokens, Config.VideoPatchDim)]);
+            var (ra, rv) = StackPatches(replay);
+            audio = torch.cat([audio, ra]);
+            video = torch.cat([video, rv]);
         }
 
         var rows = audio.shape[0];
@@ -78,8 +79,9 @@ public sealed class LumpLearner(StellaTrainer trainer, LearnerOptions options)
             // Fewer items than the batch early on: reuse them in turn.
             var partners = Enumerable.Range(0, b).Select(i => replay[i % replay.Count]).ToList();
             var lambda = (float)BetaSample(Options.LumpAlpha);
-            audio = (lambda * audio) + ((1 - lambda) * Stack(partners.Select(r => r.AudioPatches), Config.AudioTokens, Config.AudioPatchDim));
-            video = (lambda * video) + ((1 - lambda) * Stack(partners.Select(r => r.VideoPatches), Config.VideoTokens, Config.VideoPatchDim));
+            var (pa, pv) = StackPatches(partners);
+            audio = (lambda * audio) + ((1 - lambda) * pa);
+            video = (lambda * video) + ((1 - lambda) * pv);
         }
 
         var r = Trainer.Train(audio, AllAudio(b), video, AllVideo(b));
@@ -125,8 +127,7 @@ public sealed class MirLearner(StellaTrainer trainer, LearnerOptions options)
         var replayed = 0;
         if (candidates.Count > 0)
         {
-            var ca = Stack(candidates.Select(r => r.AudioPatches), Config.AudioTokens, Config.AudioPatchDim);
-            var cv = Stack(candidates.Select(r => r.VideoPatches), Config.VideoTokens, Config.VideoPatchDim);
+            var (ca, cv) = StackPatches(candidates);
             var (ia, iv) = (AllAudio(candidates.Count), AllVideo(candidates.Count));
             // The same masks before and after the virtual step, so the difference is the step's effect alone.
             var state = Trainer.RandomState;

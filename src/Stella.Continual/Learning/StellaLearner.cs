@@ -131,8 +131,7 @@ public sealed class StellaLearner(StellaTrainer trainer, LearnerOptions options,
         var (riv, rpv) = Rule(iv, pv, haveMemory: true);
         var selA = SelectAudio(ria, rpa);
         var selV = PatchSelector.SelectVideo(riv, rpv, Trainer.VideoKappa, Trainer.Generator);
-        var audio = Stack(replay.Select(p => p.AudioPatches), Config.AudioTokens, Config.AudioPatchDim);
-        var video = Stack(replay.Select(p => p.VideoPatches), Config.VideoTokens, Config.VideoPatchDim);
+        var (audio, video) = StackPatches(replay);
         return (Backbone(audio, selA), selA, Backbone(video, selV), selV);
     }
 }
