@@ -1,3 +1,4 @@
+using Stella.Media.Synth;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
@@ -16,8 +17,8 @@ public sealed class StreamTrainConfig
     /// <summary>Folder the clip paths are relative to. Default: the manifest's folder.</summary>
     public string? DataRoot { get; set; }
 
-    /// <summary>When set, the built-in benchmark is rendered into the manifest's folder if the manifest is missing.</summary>
-    public SynthSection? Synth { get; set; }
+    /// <summary>When set, the built-in benchmark is rendered with these options (keys as in <c>stella synth</c>) into the manifest's folder if the manifest is missing.</summary>
+    public SynthOptions? Synth { get; set; }
 
     /// <summary>Method (learner) name. Default stella.</summary>
     public string Method { get; set; } = "stella";
@@ -91,26 +92,4 @@ public sealed class StreamTrainConfig
             $"{Manifest}|{Method}|{Model}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate}|{ContrastiveWeight}|{MemoryMib}");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
     }
-}
-
-/// <summary>Generation settings of the built-in benchmark, used when the manifest is missing.</summary>
-public sealed class SynthSection
-{
-    /// <summary>Tasks.</summary>
-    public int Tasks { get; set; } = 4;
-
-    /// <summary>Classes per task.</summary>
-    public int ClassesPerTask { get; set; } = 3;
-
-    /// <summary>Training clips per class.</summary>
-    public int TrainPerClass { get; set; } = 20;
-
-    /// <summary>Retrieval clips per class.</summary>
-    public int EvalPerClass { get; set; } = 5;
-
-    /// <summary>Clip length in seconds.</summary>
-    public double Seconds { get; set; } = 6;
-
-    /// <summary>Seed of the dataset.</summary>
-    public int Seed { get; set; }
 }

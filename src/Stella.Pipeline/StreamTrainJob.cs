@@ -111,7 +111,6 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
                 featurizer.RunAsync(item.Clip, FrameWindow.Train(new Random(unchecked((config.Seed * 1_000_003) + (task * 7_919) + i) & 0x7FFFFFFF)), ct))).Value,
             new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = workers, BoundedCapacity = workers * 4, EnsureOrdered = true, CancellationToken = ct });
         var batches = new BatchBlock<ClipOutcome>(config.BatchSize, new GroupingDataflowBlockOptions { BoundedCapacity = config.BatchSize * 2, CancellationToken = ct });
-        var processed = offset;
         var consumed = offset;
         var position = new StreamPosition(task, offset, seen);
         var watch = Stopwatch.StartNew();
@@ -142,8 +141,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
                     batch.Select(b => b.Clip.ClipId).ToList(), batch.Select(b => b.Clip.Task).ToList()));
                 state.StepMilliseconds += step.Elapsed.TotalMilliseconds;
                 state.Steps++;
-                processed = Volatile.Read(ref consumed) + batch.Length;
-                Interlocked.Add(ref consumed, batch.Length);
+                var processed = Interlocked.Add(ref consumed, batch.Length);
                 state.TrainClips += batch.Length;
                 position = new StreamPosition(task, processed, seen + processed - offset);
                 await File.AppendAllTextAsync(Path.Combine(outDir, "metrics.jsonl"), JsonSerializer.Serialize(new
@@ -226,16 +224,13 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
 
     private async Task EnsureDataAsync(string manifestPath, CancellationToken ct)
     {
-        if (File.Exists(manifestPath) || config.Synth is not { } s)
+        if (File.Exists(manifestPath) || config.Synth is not { } options)
         {
             return;
         }
 
         log($"{manifestPath} is missing: rendering the built-in benchmark (one time)");
-        var summary = await new SynthGenerator(new SynthOptions
-        {
-            Tasks = s.Tasks, ClassesPerTask = s.ClassesPerTask, TrainPerClass = s.TrainPerClass, EvalPerClass = s.EvalPerClass, Seconds = s.Seconds, Seed = s.Seed,
-        }).GenerateAsync(Path.GetDirectoryName(manifestPath)!, null, ct).ConfigureAwait(false);
+        var summary = await new SynthGenerator(options).GenerateAsync(Path.GetDirectoryName(manifestPath)!, null, ct).ConfigureAwait(false);
         log($"rendered {summary.Clips} clips in {summary.Elapsed.TotalSeconds:0.0} s");
     }
 }
