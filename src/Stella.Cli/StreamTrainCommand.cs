@@ -32,7 +32,9 @@ internal static class StreamTrainCommand
             using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
                 System.Runtime.InteropServices.PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-            await new StreamTrainJob(job, outDir, line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}")).RunAsync(parse.GetValue(resume), stop.Token);
+            var display = new StreamTrainDisplay();
+            var run = new StreamTrainJob(job, outDir, display.Log);
+            await display.RunAsync(run.Progress, () => run.RunAsync(parse.GetValue(resume), stop.Token));
             return 0;
         });
         return command;

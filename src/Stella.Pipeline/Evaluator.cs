@@ -14,7 +14,8 @@ namespace Stella.Pipeline;
 /// <param name="V2A">The same for video queries.</param>
 /// <param name="Gap">Modality gap per task.</param>
 /// <param name="Localization">Localization accuracy (percent) per task; null where no ground truth exists.</param>
-public sealed record Evaluation(double[][] A2V, double[][] V2A, double[] Gap, double?[] Localization);
+/// <param name="Probe">Linear-probe classification accuracy (percent) of each task's retrieval clips; null without a probe set.</param>
+public sealed record Evaluation(double[][] A2V, double[][] V2A, double[] Gap, double?[] Localization, double[]? Probe = null);
 
 /// <summary>
 /// Zero-shot evaluation on the retrieval clips (the evaluator, not the learner, knows their tasks): pooled unimodal embeddings of
@@ -29,11 +30,19 @@ public sealed class Evaluator
     private readonly IReadOnlyList<ClipOutcome> _clips;
     private readonly int _tasks;
     private readonly Dictionary<string, SynthGroundTruth> _truth;
+    private readonly IReadOnlyList<ClipOutcome> _probe;
+    private readonly Dictionary<string, int> _classes;
+    private float[][] _attention = [];
 
-    /// <summary>Creates the evaluator over the featurized retrieval clips; <paramref name="groundTruth"/> is the synth ground_truth.jsonl, if any.</summary>
-    public Evaluator(IReadOnlyList<ClipOutcome> clips, int tasks, string? groundTruth)
+    /// <summary>
+    /// Creates the evaluator over the featurized retrieval clips; <paramref name="groundTruth"/> is the synth ground_truth.jsonl,
+    /// if any; <paramref name="probe"/> are featurized training clips (evaluation window) the linear probe is fitted on.
+    /// </summary>
+    public Evaluator(IReadOnlyList<ClipOutcome> clips, int tasks, string? groundTruth, IReadOnlyList<ClipOutcome>? probe = null)
     {
         _clips = clips.Where(c => c.Ok).ToList();
+        _probe = probe?.Where(c => c.Ok).ToList() ?? [];
+        _classes = _clips.Concat(_probe).Select(c => c.Clip.Label).Distinct().Order(StringComparer.Ordinal).Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i);
         _tasks = tasks;
         _truth = groundTruth is not null && File.Exists(groundTruth)
             ? File.ReadLines(groundTruth).Select(l => JsonSerializer.Deserialize<SynthGroundTruth>(l)!).ToDictionary(t => t.ClipId)
@@ -43,36 +52,14 @@ public sealed class Evaluator
     /// <summary>Evaluates <paramref name="learner"/>'s current model.</summary>
     public Evaluation Run(Learner learner)
     {
-        var trainer = learner.Trainer;
-        var c = trainer.Config;
-        var audio = new List<float[]>();
-        var video = new List<float[]>();
-        var attention = new List<float[]>();
-        using (var noGrad = torch.no_grad())
-        {
-            foreach (var chunk in _clips.Chunk(16))
-            {
-                using var scope = torch.NewDisposeScope();
-                var a = torch.tensor(chunk.SelectMany(x => x.AudioPatches!).ToArray(), [chunk.Length, c.AudioTokens, c.AudioPatchDim], device: trainer.Device);
-                var v = torch.tensor(chunk.SelectMany(x => x.VideoPatches!).ToArray(), [chunk.Length, c.VideoTokens, c.VideoPatchDim], device: trainer.Device);
-                var encoding = trainer.Backbone.Encode(a, v);
-                var map = learner is StellaLearner
-                    ? Scoring.VideoImportance(trainer.Avm.Scores(encoding.JointAudio, encoding.JointVideo))
-                    : nn.functional.cosine_similarity(encoding.JointVideo, encoding.PooledAudio.unsqueeze(1), 2);
-                for (var i = 0; i < chunk.Length; i++)
-                {
-                    audio.Add(encoding.PooledAudio[i].cpu().data<float>().ToArray());
-                    video.Add(encoding.PooledVideo[i].cpu().data<float>().ToArray());
-                    attention.Add(map[i].cpu().data<float>().ToArray());
-                }
-            }
-        }
-
+        var (audio, video, attention) = Embed(learner, _clips, withAttention: true);
+        _attention = attention;
+        var c = learner.Trainer.Config;
         var a2v = new double[_tasks][];
         var v2a = new double[_tasks][];
         var gap = new double[_tasks];
         var loc = new double?[_tasks];
-        var (qa, qv) = (audio.ToArray(), video.ToArray());
+        var (qa, qv) = (audio, video);
         for (var t = 0; t < _tasks; t++)
         {
             var rows = Enumerable.Range(0, _clips.Count).Where(i => _clips[i].Clip.Task == t).ToList();
@@ -85,7 +72,107 @@ public sealed class Evaluator
             loc[t] = hits.Count == 0 ? null : 100.0 * hits.Count(h => h == true) / hits.Count;
         }
 
-        return new Evaluation(a2v, v2a, gap, loc);
+        double[]? probe = null;
+        if (_probe.Count > 0)
+        {
+            var (pa, pv, _) = Embed(learner, _probe, withAttention: false);
+            var predicted = Reports.LinearProbe.FitPredict(
+                _probe.Select((_, i) => pa[i].Concat(pv[i]).ToArray()).ToArray(), _probe.Select(c => _classes[c.Clip.Label]).ToArray(),
+                _clips.Select((_, i) => qa[i].Concat(qv[i]).ToArray()).ToArray(), _classes.Count);
+            probe = Enumerable.Range(0, _tasks).Select(t =>
+            {
+                var rows = Enumerable.Range(0, _clips.Count).Where(i => _clips[i].Clip.Task == t).ToList();
+                return rows.Count == 0 ? double.NaN : 100.0 * rows.Count(i => predicted[i] == _classes[_clips[i].Clip.Label]) / rows.Count;
+            }).ToArray();
+        }
+
+        return new Evaluation(a2v, v2a, gap, loc, probe);
+    }
+
+    /// <summary>
+    /// The first <paramref name="perTask"/> retrieval clips of each task with the attention of the last <see cref="Run"/>, their
+    /// frames (de-normalized from the patches) and the ground-truth boxes where known: the rows of an attention overlay.
+    /// </summary>
+    public List<Reports.AttentionRow> AttentionRows(int perTask, int frameSize, int patch)
+    {
+        var rows = new List<Reports.AttentionRow>();
+        if (_attention.Length != _clips.Count)
+        {
+            return rows;
+        }
+
+        for (var t = 0; t < _tasks; t++)
+        {
+            foreach (var i in Enumerable.Range(0, _clips.Count).Where(i => _clips[i].Clip.Task == t).Take(perTask))
+            {
+                var clip = _clips[i];
+                var frames = clip.VideoPatches!.Length / (3 * frameSize * frameSize);
+                var planar = Stella.Media.Patches.Patchify.VideoInverse(clip.VideoPatches, frames, 3, frameSize, frameSize, patch);
+                var rgb = new byte[frames * frameSize * frameSize * 3];
+                var plane = frameSize * frameSize;
+                for (var f = 0; f < frames; f++)
+                {
+                    for (var c = 0; c < 3; c++)
+                    {
+                        for (var p = 0; p < plane; p++)
+                        {
+                            var v = (planar[(((f * 3) + c) * plane) + p] * Stella.Media.Features.FrameFeatures.Std[c]) + Stella.Media.Features.FrameFeatures.Mean[c];
+                            rgb[(((f * plane) + p) * 3) + c] = (byte)Math.Clamp(Math.Round(v * 255), 0, 255);
+                        }
+                    }
+                }
+
+                rows.Add(new Reports.AttentionRow($"task {t}: {clip.Clip.Label} ({clip.Clip.ClipId})", rgb, frames, _attention[i], Boxes(clip, frames, frameSize)));
+            }
+        }
+
+        return rows;
+    }
+
+    private (float[][] Audio, float[][] Video, float[][] Attention) Embed(Learner learner, IReadOnlyList<ClipOutcome> clips, bool withAttention)
+    {
+        var trainer = learner.Trainer;
+        var c = trainer.Config;
+        var audio = new List<float[]>();
+        var video = new List<float[]>();
+        var attention = new List<float[]>();
+        using var noGrad = torch.no_grad();
+        foreach (var chunk in clips.Chunk(16))
+        {
+            using var scope = torch.NewDisposeScope();
+            var a = torch.tensor(chunk.SelectMany(x => x.AudioPatches!).ToArray(), [chunk.Length, c.AudioTokens, c.AudioPatchDim], device: trainer.Device);
+            var v = torch.tensor(chunk.SelectMany(x => x.VideoPatches!).ToArray(), [chunk.Length, c.VideoTokens, c.VideoPatchDim], device: trainer.Device);
+            var encoding = trainer.Backbone.Encode(a, v);
+            var map = !withAttention ? null : learner is StellaLearner
+                ? Scoring.VideoImportance(trainer.Avm.Scores(encoding.JointAudio, encoding.JointVideo))
+                : nn.functional.cosine_similarity(encoding.JointVideo, encoding.PooledAudio.unsqueeze(1), 2);
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                audio.Add(encoding.PooledAudio[i].cpu().data<float>().ToArray());
+                video.Add(encoding.PooledVideo[i].cpu().data<float>().ToArray());
+                if (map is not null)
+                {
+                    attention.Add(map[i].cpu().data<float>().ToArray());
+                }
+            }
+        }
+
+        return (audio.ToArray(), video.ToArray(), attention.ToArray());
+    }
+
+    private List<int[]>? Boxes(ClipOutcome clip, int frames, int frameSize)
+    {
+        if (!_truth.TryGetValue(clip.Clip.ClipId, out var truth))
+        {
+            return null;
+        }
+
+        var scale = frameSize / (double)truth.FrameSize;
+        return Enumerable.Range(0, frames).Select(f =>
+        {
+            var index = Math.Clamp((int)Math.Round((clip.VideoStart + f) * truth.Fps), 0, truth.SourceBoxes.Count - 1);
+            return truth.SourceBoxes[index].Select(v => (int)Math.Round(v * scale)).ToArray();
+        }).ToList();
     }
 
     private bool? Localize(int i, float[] attention, int frameSize, int patch)
@@ -97,18 +184,8 @@ public sealed class Evaluator
         }
 
         // The evaluation frames are 1 s apart from the window start; ground truth is per encoded frame.
-        var scale = frameSize / (double)truth.FrameSize;
         var frames = attention.Length / ((frameSize / patch) * (frameSize / patch));
-        var boxes = new List<int[]>();
-        var sounding = new List<bool>();
-        for (var f = 0; f < frames; f++)
-        {
-            var time = clip.VideoStart + f;
-            var index = Math.Clamp((int)Math.Round(time * truth.Fps), 0, truth.SourceBoxes.Count - 1);
-            boxes.Add(truth.SourceBoxes[index].Select(v => (int)Math.Round(v * scale)).ToArray());
-            sounding.Add(truth.Sounding.Any(s => time >= s[0] && time < s[1]));
-        }
-
-        return Localization.Hit(attention, frameSize / patch, frameSize, boxes, sounding);
+        var sounding = Enumerable.Range(0, frames).Select(f => truth.Sounding.Any(s => clip.VideoStart + f >= s[0] && clip.VideoStart + f < s[1])).ToList();
+        return Localization.Hit(attention, frameSize / patch, frameSize, Boxes(clip, frames, frameSize)!, sounding);
     }
 }

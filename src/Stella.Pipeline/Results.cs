@@ -4,6 +4,7 @@ using System.Text.Json;
 using Stella.Continual.Learning;
 using Stella.Core.Manifests;
 using Stella.Core.Metrics;
+using Stella.Pipeline.Reports;
 
 namespace Stella.Pipeline;
 
@@ -51,12 +52,16 @@ public static class Results
             modality_gap = evals.Select(e => e.Gap.Select(g => Math.Round(g, 4)).ToArray()).ToArray(),
             modality_gap_final = evals.Count == 0 ? [] : evals[^1].Gap.Select(g => Math.Round(g, 4)).ToArray(),
             localization = evals.Select(e => e.Localization.Select(l => l is null ? (double?)null : Math.Round(l.Value, 2)).ToArray()).ToArray(),
+            linear_probe = evals.All(e => e.Probe is not null) && evals.Count > 0 ? evals.Select(e => e.Probe!.Select(p => Math.Round(p, 2)).ToArray()).ToArray() : null,
             efficiency = new
             {
                 samples_per_s = Math.Round(state.TrainClips / Math.Max(1e-9, state.TrainSeconds), 3),
                 step_ms = Math.Round(state.StepMilliseconds / Math.Max(1, state.Steps), 1),
                 peak_rss_mb = Math.Round(PeakRssMb(), 1),
+                // libtorch's CPU allocator keeps no peak statistics and TorchSharp exposes none for CUDA, so the exactly known part is
+                // reported: parameters, their gradients and Adam's two moments (4 x parameter bytes); activations are in peak_rss_mb.
                 peak_tensor_mb = (double?)null,
+                model_state_mb = Math.Round(4.0 * learner.Trainer.Backbone.parameters().Concat(learner.Trainer.Avm.parameters()).Sum(p => p.numel() * p.element_size()) / (1024 * 1024), 1),
                 trainer_busy_percent = Math.Round(100 * state.StepMilliseconds / 1000 / Math.Max(1e-9, state.TrainSeconds), 1),
                 steps = learner.Steps,
                 train_clips = state.TrainClips,
@@ -68,32 +73,94 @@ public static class Results
         };
         var path = Path.Combine(outDir, "results.json");
         File.WriteAllText(path, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-        File.WriteAllText(Path.Combine(outDir, "report.md"), Report(learner.Name, taskNames, evals, results.efficiency.samples_per_s, quarantined));
+        var plots = Directory.CreateDirectory(Path.Combine(outDir, "plots")).FullName;
+        if (square)
+        {
+            Plots.AccuracyHeatmap(Path.Combine(plots, "acc_a2v_R10.png"), evals.Select(e => e.A2V.Select(r => r[2]).ToArray()).ToArray(), taskNames, $"{learner.Name}: audio->video R@10 (%)");
+            Plots.AccuracyHeatmap(Path.Combine(plots, "acc_v2a_R10.png"), evals.Select(e => e.V2A.Select(r => r[2]).ToArray()).ToArray(), taskNames, $"{learner.Name}: video->audio R@10 (%)");
+        }
+
+        Plots.GapOverTasks(Path.Combine(plots, "modality_gap.png"), new Dictionary<string, double[]> { [learner.Name] = SeenGap(evals) }, "modality gap over tasks");
+        File.WriteAllText(Path.Combine(outDir, "report.md"), Report(learner.Name, config, taskNames, evals, results.efficiency.samples_per_s, quarantined, square));
         return path;
     }
 
-    private static string Report(string method, List<string> tasks, List<Evaluation> evals, double samplesPerSecond, int quarantined)
+    /// <summary>Mean modality gap over the tasks seen so far, after each task.</summary>
+    public static double[] SeenGap(IReadOnlyList<Evaluation> evals) =>
+        evals.Select((e, t) => e.Gap.Take(Math.Min(t + 1, e.Gap.Length)).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average()).ToArray();
+
+    private static string Report(string method, StreamTrainConfig config, List<string> tasks, List<Evaluation> evals, double samplesPerSecond, int quarantined, bool square)
     {
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"# stream-train report: {method}\n\n");
-        foreach (var (name, pick) in new (string, Func<Evaluation, double[][]>)[] { ("audio -> video", e => e.A2V), ("video -> audio", e => e.V2A) })
+        string F(double v) => double.IsFinite(v) ? v.ToString("0.0", CultureInfo.InvariantCulture) : "n/a";
+        sb.Append(CultureInfo.InvariantCulture, $"# stream-train report: {method}\n\n{config.Model} model, seed {config.Seed}, batch {config.BatchSize}, {config.EpochsPerTask} pass(es) per task, memory {(config.MemoryItems is { } items ? $"{items} items" : $"{config.MemoryMib} MiB")}.\n\n");
+        if (square && evals.Count > 0)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"## Zero-shot retrieval R@10, {name} (row: after training task; column: task evaluated)\n\n| after \\ task | {string.Join(" | ", tasks)} |\n|---|{string.Concat(tasks.Select(_ => "---|"))}\n");
-            for (var t = 0; t < evals.Count; t++)
+            sb.Append("## Summary (thesis Table 2.1 layout: A = mean over tasks after the last task, F = forgetting; avg = mean over R@1/5/10)\n\n");
+            sb.Append("| direction | R@1 A | R@1 F | R@5 A | R@5 F | R@10 A | R@10 F | avg A | avg F |\n|---|---|---|---|---|---|---|---|---|\n");
+            foreach (var (name, pick) in new (string, Func<Evaluation, double[][]>)[] { ("a->v", e => e.A2V), ("v->a", e => e.V2A) })
             {
-                sb.Append(CultureInfo.InvariantCulture, $"| {(t < tasks.Count ? tasks[t] : "all")} | {string.Join(" | ", pick(evals[t]).Select(r => r[2].ToString("0.0", CultureInfo.InvariantCulture)))} |\n");
+                var cells = new List<double>();
+                for (var k = 0; k < Evaluator.Ks.Length; k++)
+                {
+                    var acc = evals.Select(e => pick(e).Select(r => r[k]).ToArray()).ToArray();
+                    cells.Add(ContinualScores.Average(acc));
+                    cells.Add(ContinualScores.Forgetting(acc));
+                }
+
+                cells.Add((cells[0] + cells[2] + cells[4]) / 3);
+                cells.Add((cells[1] + cells[3] + cells[5]) / 3);
+                sb.Append(CultureInfo.InvariantCulture, $"| {name} | {string.Join(" | ", cells.Select(F))} |\n");
             }
 
             sb.Append('\n');
         }
 
-        if (evals.Count > 0)
+        foreach (var (name, pick, file) in new (string, Func<Evaluation, double[][]>, string)[] { ("audio -> video", e => e.A2V, "acc_a2v_R10.png"), ("video -> audio", e => e.V2A, "acc_v2a_R10.png") })
         {
-            sb.Append(CultureInfo.InvariantCulture, $"Modality gap after the last task, per task: {string.Join(", ", evals[^1].Gap.Select(g => g.ToString("0.000", CultureInfo.InvariantCulture)))}\n\n");
-            sb.Append(CultureInfo.InvariantCulture, $"Localization after the last task, per task (%): {string.Join(", ", evals[^1].Localization.Select(l => l?.ToString("0.0", CultureInfo.InvariantCulture) ?? "n/a"))}\n\n");
+            sb.Append(CultureInfo.InvariantCulture, $"## Zero-shot retrieval R@10, {name} (row: after training task; column: task evaluated)\n\n| after \\ task | {string.Join(" | ", tasks)} |\n|---|{string.Concat(tasks.Select(_ => "---|"))}\n");
+            for (var t = 0; t < evals.Count; t++)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"| {(t < tasks.Count ? tasks[t] : "all")} | {string.Join(" | ", pick(evals[t]).Select(r => F(r[2])))} |\n");
+            }
+
+            sb.Append(square ? $"\n![{name} R@10](plots/{file})\n\n" : "\n");
         }
 
-        sb.Append(CultureInfo.InvariantCulture, $"Training throughput: {samplesPerSecond:0.00} clips/s. Quarantined clips: {quarantined} (see quarantine.csv).\n");
+        if (evals.Count > 0)
+        {
+            sb.Append("## Modality gap (mean over the tasks seen so far)\n\n");
+            sb.Append(CultureInfo.InvariantCulture, $"After each task: {string.Join(", ", SeenGap(evals).Select(g => g.ToString("0.000", CultureInfo.InvariantCulture)))}. Per task after the last: {string.Join(", ", evals[^1].Gap.Select(g => g.ToString("0.000", CultureInfo.InvariantCulture)))}.\n\n![modality gap](plots/modality_gap.png)\n\n");
+            if (evals.Any(e => e.Localization.Any(l => l is not null)))
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"## Localization accuracy (%: top-attended video patch inside the source box at sounding frames)\n\n| after \\ task | {string.Join(" | ", tasks)} |\n|---|{string.Concat(tasks.Select(_ => "---|"))}\n");
+                for (var t = 0; t < evals.Count; t++)
+                {
+                    sb.Append(CultureInfo.InvariantCulture, $"| {(t < tasks.Count ? tasks[t] : "all")} | {string.Join(" | ", evals[t].Localization.Select(l => l is null ? "n/a" : F(l.Value)))} |\n");
+                }
+
+                sb.Append('\n');
+            }
+
+            if (evals.All(e => e.Probe is not null))
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"## Linear probe on frozen embeddings (% of each task's retrieval clips classified right among all classes)\n\n| after \\ task | {string.Join(" | ", tasks)} |\n|---|{string.Concat(tasks.Select(_ => "---|"))}\n");
+                for (var t = 0; t < evals.Count; t++)
+                {
+                    sb.Append(CultureInfo.InvariantCulture, $"| {(t < tasks.Count ? tasks[t] : "all")} | {string.Join(" | ", evals[t].Probe!.Select(F))} |\n");
+                }
+
+                sb.Append('\n');
+            }
+
+            sb.Append("## Attention (red: AVM importance, or cosine to the audio embedding for learners without an AVM; yellow: top patch; green: source box)\n\n");
+            for (var t = 0; t < evals.Count; t++)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"After task {t}: ![attention after task {t}](plots/attention_after_task{t}.png)\n\n");
+            }
+        }
+
+        sb.Append(CultureInfo.InvariantCulture, $"Training throughput: {samplesPerSecond:0.00} clips/s. Quarantined clips: {quarantined} (see quarantine.csv). Scalars and attention images: metrics.jsonl, and TensorBoard event files in tensorboard/ (`tensorboard --logdir tensorboard` in this folder).\n");
         return sb.ToString();
     }
 

@@ -47,6 +47,9 @@ public sealed class StreamTrainConfig
     /// <summary>Memory budget in MiB. Default 64.</summary>
     public int MemoryMib { get; set; } = 64;
 
+    /// <summary>Memory size in items (the thesis: 2000); when set it replaces <see cref="MemoryMib"/>. Default: unset.</summary>
+    public int? MemoryItems { get; set; }
+
     /// <summary>Checkpoint every N steps (and at the end). Default 20.</summary>
     public int CheckpointEvery { get; set; } = 20;
 
@@ -55,6 +58,12 @@ public sealed class StreamTrainConfig
 
     /// <summary>Decode and feature workers. Default: the core count.</summary>
     public int Workers { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>Clips of the next task decoded ahead while the current one trains (0 turns read-ahead off). Default 64.</summary>
+    public int PrefetchClips { get; set; } = 64;
+
+    /// <summary>Training clips per class (the first ones, evaluation window) the linear probe is fitted on; 0 turns it off. Default 5.</summary>
+    public int ProbePerClass { get; set; } = 5;
 
     /// <summary>Loads a config file.</summary>
     public static StreamTrainConfig Load(string path)
@@ -89,7 +98,7 @@ public sealed class StreamTrainConfig
     public string Hash()
     {
         var key = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{Manifest}|{Method}|{Model}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate}|{ContrastiveWeight}|{MemoryMib}");
+            $"{Manifest}|{Method}|{Model}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate}|{ContrastiveWeight}|{MemoryMib}|{MemoryItems}");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
     }
 }

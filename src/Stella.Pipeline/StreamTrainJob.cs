@@ -10,6 +10,7 @@ using Stella.Media.Synth;
 using Stella.Model;
 using Stella.Model.Config;
 using Stella.Model.Runtime;
+using Stella.Pipeline.Telemetry;
 using TorchSharp;
 
 namespace Stella.Pipeline;
@@ -26,6 +27,15 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
 
     /// <summary>Called after every training step with the step count (tests use it to stop a run at a chosen point).</summary>
     public Action<long>? AfterStep { get; init; }
+
+    /// <summary>
+    /// Decode every training clip before training starts (the time is not counted as training time), so the learner trains on
+    /// pre-built batches: the training-only baseline of the data-path benchmark. Same seeds, same windows, same results.
+    /// </summary>
+    public bool PrebuildFeatures { get; init; }
+
+    /// <summary>Live counters for a progress display.</summary>
+    public StreamProgress Progress { get; } = new();
 
     /// <summary>Runs the job; returns the results file.</summary>
     public async Task<string> RunAsync(bool resume, CancellationToken cancellationToken)
@@ -46,7 +56,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         using var learner = LearnerFactory.Create(
             config.Method,
             new StellaTrainer(model, new StellaOptions { Seed = (ulong)config.Seed, LearningRate = config.LearningRate, ContrastiveWeight = config.ContrastiveWeight }, TorchRuntime.ResolveDevice(config.Device)),
-            new LearnerOptions { MemoryBytes = config.MemoryMib * 1024L * 1024, Seed = (ulong)config.Seed });
+            new LearnerOptions { MemoryBytes = config.MemoryMib * 1024L * 1024, MemoryItems = config.MemoryItems, Seed = (ulong)config.Seed });
         var position = resume ? await checkpoints.LoadAsync(learner, cancellationToken).ConfigureAwait(false) : null;
         position ??= new StreamPosition(0, 0, 0);
         var state = resume && File.Exists(StatePath) ? JsonSerializer.Deserialize<RunState>(File.ReadAllText(StatePath))! : new RunState();
@@ -56,24 +66,55 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
 
         var featurizer = new ClipFeaturizer(model, root, manifestPath);
         var quarantine = new Quarantine(Path.Combine(outDir, "quarantine.csv"));
+        var trainingLog = new TrainingLog(outDir);
+        var probeClips = config.ProbePerClass <= 0 ? [] : manifest.Split(ClipSplit.Train).GroupBy(c => c.Label).SelectMany(g => g.Take(config.ProbePerClass)).ToList();
         var evaluator = new Evaluator(await FeaturizeAllAsync(featurizer, manifest.Split(ClipSplit.Retrieval).ToList(), quarantine, cancellationToken).ConfigureAwait(false),
-            manifest.Tasks.Tasks.Count, Path.Combine(Path.GetDirectoryName(manifestPath)!, "ground_truth.jsonl"));
+            manifest.Tasks.Tasks.Count, Path.Combine(Path.GetDirectoryName(manifestPath)!, "ground_truth.jsonl"),
+            probeClips.Count == 0 ? null : await FeaturizeAllAsync(featurizer, probeClips, null, cancellationToken).ConfigureAwait(false));
+        var plots = Directory.CreateDirectory(Path.Combine(outDir, "plots")).FullName;
         var periodic = new PeriodicCheckpointer(checkpoints, Math.Max(1, config.CheckpointEvery));
         var rng = new Random(config.Seed);
         var tasks = learner.NeedsJointStream
             ? [manifest.Split(ClipSplit.Train).OrderBy(_ => rng.Next()).ToList()]
             : manifest.Tasks.Tasks.Select((_, t) => manifest.Split(ClipSplit.Train).Where(c => c.Task == t).ToList()).ToList();
 
+        // Each clip's training window comes from its own seed (run seed, task, position in the task's clip list), so parallel
+        // decoding, read-ahead and resuming give the same windows as one uninterrupted run.
+        var cache = new FeatureCache(
+            (task, i, clip, ct) => featurizer.RunAsync(clip, FrameWindow.Train(new Random(unchecked((config.Seed * 1_000_003) + (task * 7_919) + i) & 0x7FFFFFFF)), ct),
+            keep: config.EpochsPerTask > 1 || PrebuildFeatures);
+        if (PrebuildFeatures)
+        {
+            var built = Stopwatch.StartNew();
+            for (var t = position.Task; t < tasks.Count; t++)
+            {
+                await cache.PrefetchAsync(t, tasks[t], tasks[t].Count, config.Workers, cancellationToken).ConfigureAwait(false);
+            }
+
+            log($"pre-built features of {tasks.Skip(position.Task).Sum(t => t.Count)} training clips in {built.Elapsed.TotalSeconds:0.0} s");
+        }
+
+        Progress.SetPlan(tasks.Count, tasks.Skip(position.Task).Sum(t => (long)t.Count * config.EpochsPerTask) - position.ClipOffset);
+        Task prefetch = Task.CompletedTask;
         try
         {
             for (var t = position.Task; t < tasks.Count; t++)
             {
                 var epochClips = Enumerable.Range(0, config.EpochsPerTask).SelectMany(_ => tasks[t]).ToList();
                 var offset = t == position.Task ? (int)position.ClipOffset : 0;
-                position = await TrainTaskAsync(learner, featurizer, quarantine, periodic, epochClips, t, offset, position.SamplesSeen, state, cancellationToken)
-                    .ConfigureAwait(false);
+                Progress.StartTask(t, () => (0, 0, 0));
+                var next = t + 1 < tasks.Count && !PrebuildFeatures ? tasks[t + 1] : null;
+                position = await TrainTaskAsync(learner, cache, quarantine, periodic, trainingLog, epochClips, t, offset, position.SamplesSeen, state,
+                    startPrefetch: next is null ? null : () => prefetch = cache.PrefetchAsync(t + 1, next, config.PrefetchClips, config.Workers, cancellationToken),
+                    cancellationToken).ConfigureAwait(false);
+                cache.DropBefore(t + 1);
+                Progress.SetPhase("evaluating");
                 var eval = evaluator.Run(learner);
                 state.Evaluations.Add(eval);
+                LogEvaluation(trainingLog, learner.Steps, t, eval);
+                var overlay = Path.Combine(plots, $"attention_after_task{t}.png");
+                Reports.Plots.AttentionOverlay(overlay, evaluator.AttentionRows(2, model.FrameSize, model.Patch), model.FrameSize, model.FrameSize / model.Patch);
+                trainingLog.Image("attention", overlay, t);
                 log(string.Create(CultureInfo.InvariantCulture,
                     $"task {t} done: a2v R@1/5/10 {string.Join("/", eval.A2V.Take(t + 1).Select(r => r[0].ToString("0", CultureInfo.InvariantCulture)))} (per task R@1), v2a R@10 avg {eval.V2A.Take(t + 1).Average(r => r[2]):0.0}"));
                 position = new StreamPosition(t + 1, 0, position.SamplesSeen);
@@ -86,7 +127,12 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             log($"stopped: checkpoint at step {learner.Steps} written; run again with --resume to continue");
             throw;
         }
+        finally
+        {
+            await prefetch.ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        }
 
+        Progress.SetPhase("done");
         var results = Results.Write(outDir, config, manifest, learner, state, quarantine.Count);
         log($"done: {results}");
         return results;
@@ -95,20 +141,20 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
     private string StatePath => Path.Combine(outDir, "eval_state.json");
 
     private async Task<StreamPosition> TrainTaskAsync(
-        Learner learner, ClipFeaturizer featurizer, Quarantine quarantine, PeriodicCheckpointer periodic, List<ClipRecord> clips,
-        int task, int offset, long seen, RunState state, CancellationToken cancellationToken)
+        Learner learner, FeatureCache cache, Quarantine quarantine, PeriodicCheckpointer periodic, TrainingLog trainingLog, List<ClipRecord> clips,
+        int task, int offset, long seen, RunState state, Action? startPrefetch, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var ct = linked.Token;
         var workers = Math.Max(1, config.Workers);
-        // Each clip's training window comes from its own seed (run seed, task, position in the task's clip list), so parallel decoding
-        // and resuming give the same windows as one uninterrupted run. Later epochs of a task reuse the first epoch's features
-        // (decoding is the slow part of the data path); a resumed run that lost them decodes them again, identically.
         var unique = Math.Max(1, clips.Count / Math.Max(1, config.EpochsPerTask));
-        var cache = new System.Collections.Concurrent.ConcurrentDictionary<int, Lazy<Task<ClipOutcome>>>();
         var decode = new TransformBlock<(ClipRecord Clip, int Index), ClipOutcome>(
-            item => cache.GetOrAdd(item.Index % unique, i => new Lazy<Task<ClipOutcome>>(() =>
-                featurizer.RunAsync(item.Clip, FrameWindow.Train(new Random(unchecked((config.Seed * 1_000_003) + (task * 7_919) + i) & 0x7FFFFFFF)), ct))).Value,
+            async item =>
+            {
+                var outcome = await cache.Take(task, item.Index % unique, item.Clip, ct).ConfigureAwait(false);
+                Progress.Decoded();
+                return outcome;
+            },
             new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = workers, BoundedCapacity = workers * 4, EnsureOrdered = true, CancellationToken = ct });
         var batches = new BatchBlock<ClipOutcome>(config.BatchSize, new GroupingDataflowBlockOptions { BoundedCapacity = config.BatchSize * 2, CancellationToken = ct });
         var consumed = offset;
@@ -118,6 +164,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             outcome =>
             {
                 quarantine.Add(outcome);
+                Progress.Quarantined();
                 log($"quarantined {outcome.Clip.ClipId}: {outcome.Failure}: {outcome.Detail}");
                 Interlocked.Increment(ref consumed);
                 var share = quarantine.Count / (double)Math.Max(1, state.ClipsConsumed + consumed);
@@ -144,16 +191,19 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
                 var processed = Interlocked.Add(ref consumed, batch.Length);
                 state.TrainClips += batch.Length;
                 position = new StreamPosition(task, processed, seen + processed - offset);
-                await File.AppendAllTextAsync(Path.Combine(outDir, "metrics.jsonl"), JsonSerializer.Serialize(new
+                var loss = result.MaeAudio + result.MaeVideo + (config.ContrastiveWeight * result.Contrastive);
+                Progress.Stepped(learner.Steps, batch.Length, loss);
+                trainingLog.Write("train", learner.Steps, new Dictionary<string, double?>
                 {
-                    step = learner.Steps, task, mae_a = result.MaeAudio, mae_v = result.MaeVideo, nce = result.Contrastive,
-                    penalty = result.Penalty, avm = float.IsNaN(result.Avm) ? (float?)null : result.Avm, replayed = result.Replayed,
-                    step_ms = step.Elapsed.TotalMilliseconds,
-                }) + "\n", ct).ConfigureAwait(false);
+                    ["task"] = task, ["loss"] = loss, ["mae_audio"] = result.MaeAudio, ["mae_video"] = result.MaeVideo, ["nce"] = result.Contrastive,
+                    ["penalty"] = result.Penalty, ["avm"] = result.Avm, ["replayed"] = result.Replayed, ["step_ms"] = step.Elapsed.TotalMilliseconds,
+                    ["clips_per_s"] = (processed - offset) / Math.Max(1e-9, watch.Elapsed.TotalSeconds),
+                });
                 if (learner.Steps % 10 == 0)
                 {
+                    var p = Progress.Snapshot();
                     log(string.Create(CultureInfo.InvariantCulture,
-                        $"task {task} step {learner.Steps}: clip {processed}/{clips.Count}, mae {result.MaeAudio + result.MaeVideo:0.000}, nce {result.Contrastive:0.000}, {step.Elapsed.TotalMilliseconds:0} ms/step, {processed / Math.Max(1e-9, watch.Elapsed.TotalSeconds):0.0} clips/s"));
+                        $"task {task} step {learner.Steps}: clip {processed}/{clips.Count}, loss {loss:0.000} (mae {result.MaeAudio + result.MaeVideo:0.000}, nce {result.Contrastive:0.000}), {step.Elapsed.TotalMilliseconds:0} ms/step, {(processed - offset) / Math.Max(1e-9, watch.Elapsed.TotalSeconds):0.0} clips/s, queues decode/batch/train {p.DecodeQueue}/{p.BatchQueue}/{p.TrainQueue}, ETA {(p.Eta is { } eta ? eta.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : "?")}"));
                 }
 
                 await periodic.AfterStepAsync(learner, position, ct).ConfigureAwait(false);
@@ -165,6 +215,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         decode.LinkTo(batches, propagate, o => o.Ok);
         decode.LinkTo(bad, propagate, o => !o.Ok);
         batches.LinkTo(train, propagate);
+        Progress.StartTask(task, () => (decode.InputCount + decode.OutputCount, batches.OutputCount, train.InputCount));
 
         var started = Stopwatch.StartNew();
         for (var i = offset; i < clips.Count; i++)
@@ -172,6 +223,14 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             if (!await decode.SendAsync((clips[i], i), ct).ConfigureAwait(false))
             {
                 break;
+            }
+
+            // Once every distinct clip of this task has been asked for, read the next task ahead as soon as they are decoded.
+            if (startPrefetch is not null && (i == Math.Min(clips.Count, offset + unique) - 1))
+            {
+                var start = startPrefetch;
+                _ = cache.WhenTaskReadyAsync(task).ContinueWith(_ => start(), ct, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+                startPrefetch = null;
             }
         }
 
@@ -195,7 +254,22 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         return position;
     }
 
-    private async Task<List<ClipOutcome>> FeaturizeAllAsync(ClipFeaturizer featurizer, List<ClipRecord> clips, Quarantine quarantine, CancellationToken ct)
+    private static void LogEvaluation(TrainingLog trainingLog, long step, int task, Evaluation eval)
+    {
+        var values = new Dictionary<string, double?> { ["after_task"] = task };
+        for (var k = 0; k < Evaluator.Ks.Length; k++)
+        {
+            values[$"a2v_R@{Evaluator.Ks[k]}_seen"] = eval.A2V.Take(task + 1).Average(r => r[k]);
+            values[$"v2a_R@{Evaluator.Ks[k]}_seen"] = eval.V2A.Take(task + 1).Average(r => r[k]);
+        }
+
+        values["modality_gap_seen"] = eval.Gap.Take(task + 1).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
+        var loc = eval.Localization.Take(task + 1).Where(l => l is not null).Select(l => l!.Value).ToList();
+        values["localization_seen"] = loc.Count == 0 ? null : loc.Average();
+        trainingLog.Write("eval", step, values);
+    }
+
+    private async Task<List<ClipOutcome>> FeaturizeAllAsync(ClipFeaturizer featurizer, List<ClipRecord> clips, Quarantine? quarantine, CancellationToken ct)
     {
         var block = new TransformBlock<ClipRecord, ClipOutcome>(
             clip => featurizer.RunAsync(clip, FrameWindow.Eval, ct),
@@ -212,13 +286,15 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             var outcome = await block.ReceiveAsync(ct).ConfigureAwait(false);
             if (!outcome.Ok)
             {
-                quarantine.Add(outcome);
+                quarantine?.Add(outcome);
             }
 
             outcomes.Add(outcome);
         }
 
-        log($"evaluation set: {outcomes.Count(o => o.Ok)} retrieval clips ready ({outcomes.Count(o => !o.Ok)} quarantined)");
+        log(quarantine is null
+            ? $"linear-probe set: {outcomes.Count(o => o.Ok)} training clips (evaluation window) ready"
+            : $"evaluation set: {outcomes.Count(o => o.Ok)} retrieval clips ready ({outcomes.Count(o => !o.Ok)} quarantined)");
         return outcomes;
     }
 

@@ -31,6 +31,23 @@ public sealed class StreamTrainTests
         Name = "test", Manifest = manifest, Method = method, BatchSize = 4, CheckpointEvery = 1, MaxQuarantineShare = 1.0, Workers = 2,
     };
 
+    /// <summary>TFRecord framing of TensorBoard event files: u64 length, u32 crc, payload, u32 crc; the whole file must parse.</summary>
+    private static List<byte[]> TfRecords(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var records = new List<byte[]>();
+        var at = 0;
+        while (at < bytes.Length)
+        {
+            var length = (int)BitConverter.ToUInt64(bytes, at);
+            Assert.InRange(at + 12 + length + 4, 0, bytes.Length);
+            records.Add(bytes[(at + 12)..(at + 12 + length)]);
+            at += 12 + length + 4;
+        }
+
+        return records;
+    }
+
     [Fact]
     public async Task Run_WritesResultsWithTheDocumentedSchemaAndRanges()
     {
@@ -71,7 +88,26 @@ public sealed class StreamTrainTests
             Assert.True(File.Exists(Path.Combine(outDir, file)), file);
         }
 
-        Assert.Equal(4, File.ReadLines(Path.Combine(outDir, "metrics.jsonl")).Count());
+        foreach (var png in new[] { "acc_a2v_R10.png", "acc_v2a_R10.png", "modality_gap.png", "attention_after_task0.png", "attention_after_task1.png" })
+        {
+            var bytes = await File.ReadAllBytesAsync(Path.Combine(outDir, "plots", png));
+            Assert.True(bytes.Length > 2000 && bytes[1] == (byte)'P' && bytes[2] == (byte)'N' && bytes[3] == (byte)'G', png);
+            Assert.Contains($"plots/{png}", await File.ReadAllTextAsync(Path.Combine(outDir, "report.md")));
+        }
+
+        var probe = root.GetProperty("linear_probe");
+        Assert.Equal(2, probe.GetArrayLength());
+        Assert.All(probe.EnumerateArray().SelectMany(r => r.EnumerateArray()), p => Assert.InRange(p.GetDouble(), 0, 100));
+        Assert.True(efficiency.GetProperty("model_state_mb").GetDouble() > 1);
+        var records = File.ReadLines(Path.Combine(outDir, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(4, records.Count(r => r.GetProperty("kind").GetString() == "train"));
+        Assert.All(records.Where(r => r.GetProperty("kind").GetString() == "train"), r => Assert.True(r.GetProperty("loss").GetDouble() > 0));
+        Assert.Equal([0.0, 1.0], records.Where(r => r.GetProperty("kind").GetString() == "eval").Select(r => r.GetProperty("after_task").GetDouble()));
+        var events = Directory.GetFiles(Path.Combine(outDir, "tensorboard"), "events.out.tfevents.*");
+        Assert.Single(events);
+        var tags = TfRecords(events[0]).Select(r => System.Text.Encoding.Latin1.GetString(r)).ToList();
+        Assert.Equal(4, tags.Count(t => t.Contains("train/loss", StringComparison.Ordinal)));
+        Assert.Equal(2, tags.Count(t => t.Contains("eval/a2v_R@10_seen", StringComparison.Ordinal)));
         var again = await Assert.ThrowsAsync<ArgumentException>(() => new StreamTrainJob(Config(Path.Combine(data, "manifest.csv")), outDir, _ => { }).RunAsync(false, CancellationToken.None));
         Assert.Contains("--resume", again.Message);
     }

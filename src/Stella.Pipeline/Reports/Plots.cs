@@ -1,0 +1,171 @@
+using System.Globalization;
+using ScottPlot;
+using SkiaSharp;
+
+namespace Stella.Pipeline.Reports;
+
+/// <summary>The report's PNG figures: the accuracy matrix, A/F per method, the modality gap over tasks (ScottPlot) and
+/// attention overlays on frames (SkiaSharp, pixel work ScottPlot does not do).</summary>
+public static class Plots
+{
+    /// <summary>acc[t][i] as a heatmap with the values written in the cells (row: after task t; column: task i).</summary>
+    public static void AccuracyHeatmap(string path, double[][] acc, IReadOnlyList<string> tasks, string title)
+    {
+        var rows = acc.Length;
+        var cols = tasks.Count;
+        var data = new double[rows, cols];
+        for (var t = 0; t < rows; t++)
+        {
+            for (var i = 0; i < cols; i++)
+            {
+                data[t, i] = i < acc[t].Length ? acc[t][i] : double.NaN;
+            }
+        }
+
+        var plot = new Plot();
+        var heatmap = plot.Add.Heatmap(data);
+        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        heatmap.Extent = new CoordinateRect(-0.5, cols - 0.5, -0.5, rows - 0.5);
+        heatmap.ManualRange = new ScottPlot.Range(0, 100);
+        plot.Add.ColorBar(heatmap).Label = "R@k (%)";
+        for (var t = 0; t < rows; t++)
+        {
+            for (var i = 0; i < cols; i++)
+            {
+                var label = plot.Add.Text(data[t, i].ToString("0.0", CultureInfo.InvariantCulture), i, rows - 1 - t);
+                label.LabelFontColor = Colors.White;
+                label.LabelAlignment = Alignment.MiddleCenter;
+                label.LabelFontSize = 14;
+            }
+        }
+
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, cols).Select(i => (double)i).ToArray(), tasks.ToArray());
+        plot.Axes.Left.SetTicks(Enumerable.Range(0, rows).Select(t => (double)(rows - 1 - t)).ToArray(),
+            Enumerable.Range(0, rows).Select(t => t < tasks.Count ? $"after {tasks[t]}" : "after all").ToArray());
+        plot.Title(title);
+        plot.XLabel("task evaluated");
+        plot.Axes.SetLimits(-0.5, cols - 0.5, -0.5, rows - 0.5);
+        plot.SavePng(path, 160 + (110 * cols), 120 + (70 * rows));
+    }
+
+    /// <summary>Mean modality gap over the tasks seen so far, after each task (thesis Fig. 2.7), one line per run or method.</summary>
+    public static void GapOverTasks(string path, IReadOnlyDictionary<string, double[]> series, string title)
+    {
+        var plot = new Plot();
+        foreach (var (name, values) in series)
+        {
+            var line = plot.Add.Scatter(Enumerable.Range(1, values.Length).Select(x => (double)x).ToArray(), values);
+            line.LegendText = name;
+            line.MarkerSize = 7;
+        }
+
+        plot.Title(title);
+        plot.XLabel("after task");
+        plot.YLabel("modality gap (seen tasks)");
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.SavePng(path, 700, 420);
+    }
+
+    /// <summary>Bars with error bars: one group per metric, one bar per method (mean +- std over seeds).</summary>
+    public static void MethodBars(string path, IReadOnlyList<string> methods, IReadOnlyList<(string Metric, double[] Mean, double[] Std)> metrics, string title)
+    {
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        var ticks = new List<Tick>();
+        for (var g = 0; g < metrics.Count; g++)
+        {
+            var (metric, mean, std) = metrics[g];
+            for (var m = 0; m < methods.Count; m++)
+            {
+                var x = (g * (methods.Count + 1)) + m;
+                var bar = plot.Add.Bar(new Bar { Position = x, Value = mean[m], Error = std[m], FillColor = palette.GetColor(m) });
+                _ = bar;
+            }
+
+            ticks.Add(new Tick((g * (methods.Count + 1)) + ((methods.Count - 1) / 2.0), metric));
+        }
+
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
+        for (var m = 0; m < methods.Count; m++)
+        {
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = methods[m], FillColor = palette.GetColor(m) });
+        }
+
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.Title(title);
+        plot.YLabel("%");
+        plot.SavePng(path, 160 + (metrics.Count * methods.Count * 45), 450);
+    }
+
+    /// <summary>
+    /// Frames (uint8 [rows][frames, size, size, 3]) with an attention map ([rows][frames * grid * grid], one value per patch) laid
+    /// over them in red, the ground-truth source box in green where known, the most attended patch outlined in yellow.
+    /// </summary>
+    public static void AttentionOverlay(string path, IReadOnlyList<AttentionRow> rows, int size, int grid)
+    {
+        const int Scale = 2;
+        const int Gap = 6;
+        const int Label = 22;
+        var tile = size * Scale;
+        var frames = rows.Count == 0 ? 0 : rows.Max(r => r.FrameCount);
+        using var bitmap = new SKBitmap(Math.Max(1, Gap + (frames * (tile + Gap))), Math.Max(1, rows.Count * (tile + Label + Gap)), SKColorType.Rgba8888, SKAlphaType.Opaque);
+        bitmap.Erase(new SKColor(24, 24, 24));
+        using var canvas = new SKCanvas(bitmap);
+        using var font = new SKFont(SKTypeface.Default, 13);
+        using var text = new SKPaint { Color = SKColors.White, IsAntialias = true };
+        using var boxPaint = new SKPaint { Color = SKColors.LimeGreen, Style = SKPaintStyle.Stroke, StrokeWidth = 2 };
+        using var topPaint = new SKPaint { Color = SKColors.Yellow, Style = SKPaintStyle.Stroke, StrokeWidth = 2 };
+        var cell = tile / (double)grid;
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var row = rows[r];
+            var y0 = (r * (tile + Label + Gap)) + Label;
+            canvas.DrawText(row.Caption, Gap, y0 - 6, font, text);
+            var per = grid * grid;
+            var max = row.Attention.Max();
+            var min = row.Attention.Min();
+            var top = Array.IndexOf(row.Attention, max);
+            for (var f = 0; f < row.FrameCount; f++)
+            {
+                var x0 = Gap + (f * (tile + Gap));
+                for (var y = 0; y < tile; y++)
+                {
+                    for (var x = 0; x < tile; x++)
+                    {
+                        var i = ((((f * size) + (y / Scale)) * size) + (x / Scale)) * 3;
+                        var a = (row.Attention[(f * per) + ((int)(y / cell) * grid) + (int)(x / cell)] - min) / Math.Max(1e-12f, max - min);
+                        var w = 0.55 * a;
+                        bitmap.SetPixel(x0 + x, y0 + y, new SKColor(
+                            (byte)((row.Rgb[i] * (1 - w)) + (255 * w)), (byte)(row.Rgb[i + 1] * (1 - w)), (byte)(row.Rgb[i + 2] * (1 - w))));
+                    }
+                }
+
+                if (row.Boxes is { } boxes && f < boxes.Count)
+                {
+                    var b = boxes[f];
+                    canvas.DrawRect(x0 + (b[0] * Scale), y0 + (b[1] * Scale), (b[2] - b[0]) * Scale, (b[3] - b[1]) * Scale, boxPaint);
+                }
+
+                if (top / per == f)
+                {
+                    var p = top % per;
+                    canvas.DrawRect((float)(x0 + ((p % grid) * cell)), (float)(y0 + ((p / grid) * cell)), (float)cell, (float)cell, topPaint);
+                }
+            }
+        }
+
+        canvas.Flush();
+        using var image = SKImage.FromBitmap(bitmap);
+        using var png = image.Encode(SKEncodedImageFormat.Png, 100);
+        using var file = File.Create(path);
+        png.SaveTo(file);
+    }
+}
+
+/// <summary>One clip's row in an attention overlay.</summary>
+/// <param name="Caption">Text above the row.</param>
+/// <param name="Rgb">Frames, uint8 [frames, size, size, 3].</param>
+/// <param name="FrameCount">Frames in <paramref name="Rgb"/>.</param>
+/// <param name="Attention">One value per video patch, frame-major.</param>
+/// <param name="Boxes">Ground-truth source box per frame (x0, y0, x1, y1 in pixels of the frame), if known.</param>
+public sealed record AttentionRow(string Caption, byte[] Rgb, int FrameCount, float[] Attention, IReadOnlyList<int[]>? Boxes);

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Stella.Cli.Tests;
+
+/// <summary>The real process: SIGTERM mid-run writes a checkpoint and exits cleanly; --resume finishes the run.</summary>
+public sealed class StreamTrainSignalTests
+{
+    private static Process Start(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stella.dll"));
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        return Process.Start(start)!;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    private static int TrainLines(string metrics) =>
+        File.Exists(metrics) ? File.ReadLines(metrics).Count(l => l.Contains("\"kind\":\"train\"", StringComparison.Ordinal)) : 0;
+
+    [Fact]
+    public async Task StreamTrain_Sigterm_WritesCheckpointAndExits_ThenResumeFinishes()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "stella-cli-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        using (var synth = Start("synth", "--out", Path.Combine(dir, "data"), "--tasks", "2", "--classes-per-task", "2", "--train-per-class", "4",
+                   "--eval-per-class", "2", "--seconds", "5", "--seed", "5"))
+        {
+            Assert.True(synth.WaitForExit(120_000));
+            Assert.Equal(0, synth.ExitCode);
+        }
+
+        var config = Path.Combine(dir, "job.yaml");
+        await File.WriteAllTextAsync(config, "name: sig\nmanifest: data/manifest.csv\nmethod: er\nbatch_size: 4\nepochs_per_task: 8\ncheckpoint_every: 1\nworkers: 2\n");
+        var run = Path.Combine(dir, "run");
+        var metrics = Path.Combine(run, "metrics.jsonl");
+        using (var first = Start("stream-train", "--config", config, "--out", run))
+        {
+            var stderr = first.StandardError.ReadToEndAsync();
+            var seen = new System.Text.StringBuilder();
+            string? line;
+            while ((line = await first.StandardOutput.ReadLineAsync()) is not null)
+            {
+                seen.AppendLine(line);
+                if (line.Contains("step 10:", StringComparison.Ordinal))
+                {
+                    break;
+                }
+            }
+
+            Assert.True(line is not null, $"the run ended before step 10: {seen}");
+            Assert.True(Kill(first.Id, 15) == 0, $"kill failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+            seen.Append(await first.StandardOutput.ReadToEndAsync());
+            Assert.True(first.WaitForExit(60_000), "no exit within 60 s of SIGTERM");
+            Assert.True(first.ExitCode == 130, $"exit code {first.ExitCode}; output:\n{seen}\n{await stderr}");
+            Assert.Equal("cancelled", (await stderr).Trim());
+            Assert.Contains("stopped: checkpoint at step", seen.ToString());
+        }
+
+        var stoppedAt = TrainLines(metrics);
+        Assert.InRange(stoppedAt, 10, 31);
+        Assert.True(File.Exists(Path.Combine(run, "checkpoints", "LATEST")));
+        Assert.False(File.Exists(Path.Combine(run, "results.json")));
+
+        using (var second = Start("stream-train", "--config", config, "--out", run, "--resume"))
+        {
+            var stdout = second.StandardOutput.ReadToEndAsync();
+            Assert.True(second.WaitForExit(180_000), "the resumed run did not finish in 3 minutes");
+            Assert.Equal(0, second.ExitCode);
+            Assert.Contains("resuming er at task", await stdout);
+        }
+
+        using var results = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(run, "results.json")));
+        // 2 tasks x 8 clips x 8 epochs / batch 4 = 32 steps, whatever the point of interruption.
+        Assert.Equal(32, results.RootElement.GetProperty("efficiency").GetProperty("steps").GetInt64());
+        Assert.Equal(2, results.RootElement.GetProperty("a2v").GetProperty("R@10").GetProperty("acc").GetArrayLength());
+    }
+}
