@@ -10,7 +10,7 @@ DOTNET   ?= dotnet
 MSBUILD_FLAGS := -c $(CONFIG) -nologo $(if $(CUDA),-p:StellaCuda=true,)
 STELLA   := $(DOTNET) src/Stella.Cli/bin/$(CONFIG)/net10.0/stella.dll
 
-.PHONY: help deps restore build test synth stream-train inspect bench clean
+.PHONY: help deps restore build test synth stream-train compare inspect bench clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -44,11 +44,14 @@ synth: build ## Render the built-in benchmark into $(DATA) unless it is there.
 stream-train: build ## The main job: STELLA on the built-in benchmark (rendered on first use); writes runs/synth-stella-s0/.
 	@$(STELLA) stream-train --config pipelines/synth.yaml $(if $(METHOD),--method $(METHOD),) $(if $(RESUME),--resume,) $(if $(OUT),--out $(OUT),)
 
+compare: build ## Benchmark, not a test: finetune, er, der++, lump, stella, stella-plus x seeds 0,1,2 on the default benchmark (about 80 min on 2 cores); writes runs/compare/.
+	@$(STELLA) compare --config $(or $(COMPARE_CONFIG),pipelines/synth.yaml) --methods $(or $(METHODS),finetune,er,der++,lump,stella,stella-plus) --seeds $(or $(SEEDS),0,1,2) --out $(or $(OUT),runs/compare)
+
 inspect: build ## Inspect one clip: make inspect CLIP=path.mp4 [RUN=dir].
 	@[ -n "$(CLIP)" ] || { echo "usage: make inspect CLIP=path/to/clip.mp4 [RUN=out/dir]" >&2; exit 2; }
 	@$(STELLA) inspect $(CLIP) --out $(RUN)
 
-bench: synth ## Benchmarks (print figures, assert nothing): data path vs bare ffmpeg; training step full vs STELLA, tiny and base (~3 min).
+bench: synth ## Benchmarks (print figures, assert nothing): data path vs bare ffmpeg; step full vs STELLA; checkpoints; stream-train end to end vs training-only (~15 min).
 	@$(DOTNET) tools/Stella.Bench/bin/$(CONFIG)/net10.0/Stella.Bench.dll all $(DATA)
 
 clean: ## Remove build outputs (keeps data/ and runs/).

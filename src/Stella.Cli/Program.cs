@@ -9,6 +9,10 @@ root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(ManifestCommand.Create());
 root.Subcommands.Add(StreamTrainCommand.Create());
+root.Subcommands.Add(CompareCommand.Create());
+root.Subcommands.Add(ShardCommands.Preprocess());
+root.Subcommands.Add(ShardCommands.Replay());
+root.Subcommands.Add(ShardCommands.Memory());
 // System.CommandLine's own SIGINT/SIGTERM handling returns from Main after a 2 s grace period, while a cancelled stream-train may
 // still be writing its checkpoint (libtorch then crashes at exit): the commands that can be stopped handle the signals themselves.
 return await CliErrors.RunAsync(() => root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }));

@@ -29,24 +29,22 @@ public sealed class Evaluator
 
     private readonly IReadOnlyList<ClipOutcome> _clips;
     private readonly int _tasks;
-    private readonly Dictionary<string, SynthGroundTruth> _truth;
+    private readonly IReadOnlyDictionary<string, SynthGroundTruth> _truth;
     private readonly IReadOnlyList<ClipOutcome> _probe;
     private readonly Dictionary<string, int> _classes;
     private float[][] _attention = [];
 
     /// <summary>
-    /// Creates the evaluator over the featurized retrieval clips; <paramref name="groundTruth"/> is the synth ground_truth.jsonl,
-    /// if any; <paramref name="probe"/> are featurized training clips (evaluation window) the linear probe is fitted on.
+    /// Creates the evaluator over the featurized retrieval clips; <paramref name="groundTruth"/> holds the built-in benchmark's
+    /// ground truth per clip id (empty for real data); <paramref name="probe"/> are featurized training clips (evaluation window) the linear probe is fitted on.
     /// </summary>
-    public Evaluator(IReadOnlyList<ClipOutcome> clips, int tasks, string? groundTruth, IReadOnlyList<ClipOutcome>? probe = null)
+    public Evaluator(IReadOnlyList<ClipOutcome> clips, int tasks, IReadOnlyDictionary<string, SynthGroundTruth> groundTruth, IReadOnlyList<ClipOutcome>? probe = null)
     {
         _clips = clips.Where(c => c.Ok).ToList();
         _probe = probe?.Where(c => c.Ok).ToList() ?? [];
         _classes = _clips.Concat(_probe).Select(c => c.Clip.Label).Distinct().Order(StringComparer.Ordinal).Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i);
         _tasks = tasks;
-        _truth = groundTruth is not null && File.Exists(groundTruth)
-            ? File.ReadLines(groundTruth).Select(l => JsonSerializer.Deserialize<SynthGroundTruth>(l)!).ToDictionary(t => t.ClipId)
-            : [];
+        _truth = groundTruth;
     }
 
     /// <summary>Evaluates <paramref name="learner"/>'s current model.</summary>

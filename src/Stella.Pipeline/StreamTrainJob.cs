@@ -10,6 +10,7 @@ using Stella.Media.Synth;
 using Stella.Model;
 using Stella.Model.Config;
 using Stella.Model.Runtime;
+using Stella.Pipeline.Sources;
 using Stella.Pipeline.Telemetry;
 using TorchSharp;
 
@@ -34,6 +35,9 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
     /// </summary>
     public bool PrebuildFeatures { get; init; }
 
+    /// <summary>Where the clips come from. Default: the config's manifest, decoded with ffmpeg (<see cref="ClipFileSource"/>).</summary>
+    public IClipSource? Source { get; init; }
+
     /// <summary>Live counters for a progress display.</summary>
     public StreamProgress Progress { get; } = new();
 
@@ -41,10 +45,8 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
     public async Task<string> RunAsync(bool resume, CancellationToken cancellationToken)
     {
         TorchRuntime.Initialize();
-        var manifestPath = config.Resolve(config.Manifest);
-        await EnsureDataAsync(manifestPath, cancellationToken).ConfigureAwait(false);
-        var manifest = StellaManifestReader.Read(manifestPath);
-        var root = new DataRoot(config.DataRoot is null ? Path.GetDirectoryName(manifestPath)! : config.Resolve(config.DataRoot));
+        var source = Source ?? await ClipFileSource.OpenAsync(config, log, cancellationToken).ConfigureAwait(false);
+        var manifest = source.Manifest;
         var model = ModelConfig.Preset(config.Model);
         Directory.CreateDirectory(outDir);
         var checkpoints = new CheckpointStore(Path.Combine(outDir, "checkpoints"), config.Hash());
@@ -64,13 +66,12 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             ? $"resuming {config.Method} at task {position.Task}, clip {position.ClipOffset} ({learner.Steps} steps done)"
             : $"stream-train: {config.Method}, {model.Name} model, {manifest.Tasks.Tasks.Count} tasks, {manifest.Split(ClipSplit.Train).Count()} training clips, batch {config.BatchSize}");
 
-        var featurizer = new ClipFeaturizer(model, root, manifestPath);
         var quarantine = new Quarantine(Path.Combine(outDir, "quarantine.csv"));
         var trainingLog = new TrainingLog(outDir);
         var probeClips = config.ProbePerClass <= 0 ? [] : manifest.Split(ClipSplit.Train).GroupBy(c => c.Label).SelectMany(g => g.Take(config.ProbePerClass)).ToList();
-        var evaluator = new Evaluator(await FeaturizeAllAsync(featurizer, manifest.Split(ClipSplit.Retrieval).ToList(), quarantine, cancellationToken).ConfigureAwait(false),
-            manifest.Tasks.Tasks.Count, Path.Combine(Path.GetDirectoryName(manifestPath)!, "ground_truth.jsonl"),
-            probeClips.Count == 0 ? null : await FeaturizeAllAsync(featurizer, probeClips, null, cancellationToken).ConfigureAwait(false));
+        var evaluator = new Evaluator(await FeaturizeAllAsync(source, manifest.Split(ClipSplit.Retrieval).ToList(), quarantine, cancellationToken).ConfigureAwait(false),
+            manifest.Tasks.Tasks.Count, source.GroundTruth,
+            probeClips.Count == 0 ? null : await FeaturizeAllAsync(source, probeClips, null, cancellationToken).ConfigureAwait(false));
         var plots = Directory.CreateDirectory(Path.Combine(outDir, "plots")).FullName;
         var periodic = new PeriodicCheckpointer(checkpoints, Math.Max(1, config.CheckpointEvery));
         var rng = new Random(config.Seed);
@@ -78,10 +79,9 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             ? [manifest.Split(ClipSplit.Train).OrderBy(_ => rng.Next()).ToList()]
             : manifest.Tasks.Tasks.Select((_, t) => manifest.Split(ClipSplit.Train).Where(c => c.Task == t).ToList()).ToList();
 
-        // Each clip's training window comes from its own seed (run seed, task, position in the task's clip list), so parallel
-        // decoding, read-ahead and resuming give the same windows as one uninterrupted run.
+        // A clip's training window depends only on (run seed, task, position in the task), so read-ahead and resuming change timing only.
         var cache = new FeatureCache(
-            (task, i, clip, ct) => featurizer.RunAsync(clip, FrameWindow.Train(new Random(unchecked((config.Seed * 1_000_003) + (task * 7_919) + i) & 0x7FFFFFFF)), ct),
+            (task, i, clip, ct) => source.TrainAsync(clip, task, i, ct),
             keep: config.EpochsPerTask > 1 || PrebuildFeatures);
         if (PrebuildFeatures)
         {
@@ -269,10 +269,10 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         trainingLog.Write("eval", step, values);
     }
 
-    private async Task<List<ClipOutcome>> FeaturizeAllAsync(ClipFeaturizer featurizer, List<ClipRecord> clips, Quarantine? quarantine, CancellationToken ct)
+    private async Task<List<ClipOutcome>> FeaturizeAllAsync(IClipSource source, List<ClipRecord> clips, Quarantine? quarantine, CancellationToken ct)
     {
         var block = new TransformBlock<ClipRecord, ClipOutcome>(
-            clip => featurizer.RunAsync(clip, FrameWindow.Eval, ct),
+            clip => source.EvalAsync(clip, ct),
             new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = Math.Max(1, config.Workers), EnsureOrdered = true, CancellationToken = ct });
         foreach (var clip in clips)
         {
@@ -296,17 +296,5 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             ? $"linear-probe set: {outcomes.Count(o => o.Ok)} training clips (evaluation window) ready"
             : $"evaluation set: {outcomes.Count(o => o.Ok)} retrieval clips ready ({outcomes.Count(o => !o.Ok)} quarantined)");
         return outcomes;
-    }
-
-    private async Task EnsureDataAsync(string manifestPath, CancellationToken ct)
-    {
-        if (File.Exists(manifestPath) || config.Synth is not { } options)
-        {
-            return;
-        }
-
-        log($"{manifestPath} is missing: rendering the built-in benchmark (one time)");
-        var summary = await new SynthGenerator(options).GenerateAsync(Path.GetDirectoryName(manifestPath)!, null, ct).ConfigureAwait(false);
-        log($"rendered {summary.Clips} clips in {summary.Elapsed.TotalSeconds:0.0} s");
     }
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Stella.Bench;
 
-// make bench: every benchmark prints its figures; none asserts. Usage: Stella.Bench [data|step|checkpoint|stream|all] [DATA_DIR] [JOBS] [CONFIG].
+// make bench: every benchmark prints its figures; none asserts. Usage: Stella.Bench [data|step|checkpoint|shards|stream|all] [DATA_DIR] [JOBS] [CONFIG].
 var what = args.Length > 0 ? args[0] : "all";
 if (what == "step-one")
 {
@@ -23,6 +23,11 @@ if (what is "step" or "all")
 if (what is "checkpoint" or "all")
 {
     await CheckpointBench.RunAsync();
+}
+
+if (what is "shards" or "all")
+{
+    await ShardBench.RunAsync(args.Length > 3 ? args[3] : "pipelines/synth.yaml");
 }
 
 if (what is "stream" or "all")

@@ -1,0 +1,39 @@
+using System.CommandLine;
+using System.Globalization;
+using Stella.Pipeline.Compare;
+
+namespace Stella.Cli;
+
+/// <summary><c>stella compare</c>: every method x seed on one config, then the thesis' tables over seeds.</summary>
+internal static class CompareCommand
+{
+    public static Command Create()
+    {
+        var methods = new Option<string>("--methods") { Description = "Comma-separated learners.", DefaultValueFactory = _ => "finetune,er,der++,lump,stella,stella-plus" };
+        var seeds = new Option<string>("--seeds") { Description = "Comma-separated seeds.", DefaultValueFactory = _ => "0,1,2" };
+        var config = new Option<string>("--config") { Description = "Job config (YAML) every run uses.", DefaultValueFactory = _ => "pipelines/synth.yaml" };
+        var output = new Option<string>("--out") { Description = "Folder for runs/<method>-s<seed>/, compare.md, compare.csv and plots/.", Required = true };
+        var fromClips = new Option<bool>("--from-clips") { Description = "Decode the clips in every run instead of preprocessing each seed's clips once into patch shards (same results, slower)." };
+        var command = new Command("compare",
+            "Run each method with each seed (finished runs are kept, interrupted ones resume), then write Table 2.1/2.2/2.3-style tables " +
+            "(mean ± std over seeds, best in bold, second underlined) as Markdown and CSV, with A/F and modality-gap plots.")
+        {
+            methods, seeds, config, output, fromClips,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var methodList = parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw new ArgumentException($"--seeds: '{s}' is not an integer"))
+                .ToList();
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+                System.Runtime.InteropServices.PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
+            Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+            await new CompareJob(parse.GetValue(config)!, methodList, seedList, parse.GetValue(output)!, line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}"))
+                { FromShards = !parse.GetValue(fromClips) }.RunAsync(stop.Token);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using Stella.Model.Config;
+using Stella.Pipeline;
+using Stella.Pipeline.Shards;
+
+namespace Stella.Cli;
+
+/// <summary><c>stella preprocess</c>, <c>stella replay</c> and <c>stella memory show</c>: decode once into patch shards, train from them, look inside a memory.</summary>
+internal static class ShardCommands
+{
+    public static Command Preprocess()
+    {
+        var config = new Option<string>("--config") { Description = "Job config (YAML): manifest, model geometry, seed of the training windows.", DefaultValueFactory = _ => "pipelines/synth.yaml" };
+        var output = new Option<string?>("--out") { Description = "Shard folder. Default: data/shards/<config name>-<model>-s<seed>." };
+        var shard = new Option<int>("--shard") { Description = "This job's share of the work (0-based).", DefaultValueFactory = _ => 0 };
+        var shards = new Option<int>("--num-shards") { Description = "Number of jobs sharing the work; their files merge by listing the folder.", DefaultValueFactory = _ => 1 };
+        var command = new Command("preprocess",
+            "Decode, featurize and patchify the config's clips once into self-describing Parquet patch shards (training windows of the config's " +
+            "seed, evaluation windows of the retrieval and linear-probe clips, ground truth where present). Train from them with 'stella replay'.")
+        {
+            config, output, shard, shards,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var job = StreamTrainConfig.Load(parse.GetValue(config)!);
+            var outDir = parse.GetValue(output) ?? Path.Combine("data", "shards", $"{job.Name}-{job.Model}-s{job.Seed}");
+            await new PreprocessJob(job, outDir, parse.GetValue(shard), parse.GetValue(shards), Log).RunAsync(ct);
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Replay()
+    {
+        var shardDirs = new Option<string[]>("--shards") { Description = "Shard folder(s): from 'stella preprocess', or a run's memory (RUN or RUN/.../memory). Repeatable.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var evalShards = new Option<string[]>("--eval-shards") { Description = "Folders whose evaluation rows only are used (e.g. evaluate a memory replay on the preprocessed retrieval set).", AllowMultipleArgumentsPerToken = true };
+        var config = new Option<string>("--config") { Description = "Training settings (method, model, batch, epochs, memory...); its manifest is not read.", DefaultValueFactory = _ => "pipelines/synth.yaml" };
+        var method = new Option<string?>("--method") { Description = "Learner. Default: the config's." };
+        var output = new Option<string?>("--out") { Description = "Run folder. Default: runs/<config name>-<method>-s<seed>-replay." };
+        var seed = new Option<int?>("--seed") { Description = "Seed of the learner (the training windows are the ones stored in the shards)." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
+        var command = new Command("replay",
+            "Train and evaluate from patch shards in task order: the same training sink, memory, checkpoints and evaluation as stream-train, " +
+            "without decoding any video.")
+        {
+            shardDirs, evalShards, config, method, output, seed, resume,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var job = StreamTrainConfig.Load(parse.GetValue(config)!);
+            job.Method = parse.GetValue(method) ?? job.Method;
+            job.Seed = parse.GetValue(seed) ?? job.Seed;
+            var dirs = parse.GetValue(shardDirs)!.Select(d => File.Exists(Path.Combine(d, "checkpoints", "LATEST")) ? MemoryReport.MemoryDirectory(d) : d).ToList();
+            var source = await PatchShardSource.OpenAsync(dirs, ModelConfig.Preset(job.Model), Log, ct, parse.GetValue(evalShards));
+            if (source.Files > 0 && source.WindowSeed != job.Seed)
+            {
+                Log($"note: the shards hold the training windows of seed {source.WindowSeed}; seed {job.Seed} only changes the learner");
+            }
+
+            var outDir = parse.GetValue(output) ?? Path.Combine("runs", $"{job.Name}-{job.Method}-s{job.Seed}-replay");
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+                System.Runtime.InteropServices.PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
+            Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+            var display = new StreamTrainDisplay();
+            var run = new StreamTrainJob(job, outDir, display.Log) { Source = source };
+            await display.RunAsync(run.Progress, () => run.RunAsync(parse.GetValue(resume), stop.Token));
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Memory()
+    {
+        var run = new Argument<string>("run") { Description = "Run folder (its latest checkpoint's memory is shown) or a memory folder." };
+        var output = new Option<string?>("--out") { Description = "Folder for memory.md and the PNGs. Default: RUN/memory-show." };
+        var model = new Option<string>("--model") { Description = "Model preset the run used (tiny or base).", DefaultValueFactory = _ => "tiny" };
+        var perTask = new Option<int>("--per-task") { Description = "Items pictured per task.", DefaultValueFactory = _ => 2 };
+        var show = new Command("show", "Counts per task, bytes, and spectrograms and frames of a few items of a run's rehearsal memory.") { run, output, model, perTask };
+        show.SetAction(async (parse, ct) =>
+        {
+            var dir = parse.GetValue(run)!;
+            var outDir = parse.GetValue(output) ?? Path.Combine(dir, "memory-show");
+            var text = await MemoryReport.WriteAsync(dir, outDir, ModelConfig.Preset(parse.GetValue(model)!), parse.GetValue(perTask), ct);
+            Console.WriteLine(string.Join('\n', text.Split('\n').TakeWhile(l => !l.Contains("![", StringComparison.Ordinal))).TrimEnd());
+            Console.WriteLine($"\npictures and memory.md: {outDir}");
+            return 0;
+        });
+        return new Command("memory", "Look inside a run's rehearsal memory.") { show };
+    }
+
+    private static void Log(string line) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}");
+}

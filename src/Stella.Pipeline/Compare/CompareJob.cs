@@ -1,0 +1,217 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Stella.Pipeline.Reports;
+
+namespace Stella.Pipeline.Compare;
+
+/// <summary>
+/// <c>stella compare</c>: runs every method with every seed on one config (finished runs are kept, interrupted ones resumed), then
+/// writes the thesis' tables over seeds as Markdown and CSV: retrieval A and F per direction and k (Table 2.1), efficiency
+/// (Table 2.2), the selection ablation when its variants are among the methods (Table 2.3), with mean, standard deviation, the
+/// best value in bold and the second underlined; plus A/F bars and the modality gap over tasks per method.
+/// </summary>
+public sealed class CompareJob(string configPath, IReadOnlyList<string> methods, IReadOnlyList<int> seeds, string outDir, Action<string> log)
+{
+    private static readonly string[] Ablation = ["random", "lpis-only", "rca-only", "stella"];
+
+    /// <summary>
+    /// Decode each seed's clips once into patch shards (outDir/shards/s&lt;seed&gt;) and train every method from them: the results
+    /// are those of training from the clips (same windows; tested), without decoding the same clips once per method. Default true.
+    /// </summary>
+    public bool FromShards { get; init; } = true;
+
+    /// <summary>Runs what is missing and writes compare.md, compare.csv and the plots; returns compare.md's path.</summary>
+    public async Task<string> RunAsync(CancellationToken ct)
+    {
+        if (methods.Count == 0 || seeds.Count == 0)
+        {
+            throw new ArgumentException("compare needs at least one method and one seed");
+        }
+
+        foreach (var method in methods)
+        {
+            if (!Stella.Continual.Learning.LearnerFactory.Names.Contains(method))
+            {
+                throw new ArgumentException($"unknown method '{method}': choose from {string.Join(", ", Stella.Continual.Learning.LearnerFactory.Names)}");
+            }
+        }
+
+        Directory.CreateDirectory(outDir);
+        var results = new Dictionary<(string Method, int Seed), JsonElement>();
+        var n = 0;
+        foreach (var method in methods)
+        {
+            foreach (var seed in seeds)
+            {
+                n++;
+                var runDir = Path.Combine(outDir, "runs", $"{method}-s{seed}");
+                var resultsPath = Path.Combine(runDir, "results.json");
+                if (!File.Exists(resultsPath))
+                {
+                    var config = StreamTrainConfig.Load(configPath);
+                    config.Method = method;
+                    config.Seed = seed;
+                    var resume = File.Exists(Path.Combine(runDir, "checkpoints", "LATEST"));
+                    log($"[{n}/{methods.Count * seeds.Count}] {(resume ? "resuming" : "running")} {method}, seed {seed} -> {runDir}");
+                    var source = FromShards ? await ShardsFor(config, seed, ct).ConfigureAwait(false) : null;
+                    await new StreamTrainJob(config, runDir, line => log($"  {line}")) { Source = source }.RunAsync(resume, ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    log($"[{n}/{methods.Count * seeds.Count}] {method}, seed {seed}: finished earlier, kept");
+                }
+
+                using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(resultsPath, ct).ConfigureAwait(false));
+                results[(method, seed)] = doc.RootElement.Clone();
+            }
+        }
+
+        return Write(results);
+    }
+
+    private async Task<Sources.IClipSource> ShardsFor(StreamTrainConfig config, int seed, CancellationToken ct)
+    {
+        var dir = Path.Combine(outDir, "shards", $"s{seed}");
+        var done = Path.Combine(dir, "DONE");
+        if (!File.Exists(done) || File.ReadAllText(done).Trim() != Shards.PreprocessJob.SourceHash(config))
+        {
+            log($"  preprocessing the clips of seed {seed} into {dir} (once for every method)");
+            await new Shards.PreprocessJob(config, dir, 0, 1, line => log($"  {line}")).RunAsync(ct).ConfigureAwait(false);
+            await File.WriteAllTextAsync(done, Shards.PreprocessJob.SourceHash(config), ct).ConfigureAwait(false);
+        }
+
+        return await Shards.PatchShardSource.OpenAsync([dir], Stella.Model.Config.ModelConfig.Preset(config.Model), line => log($"  {line}"), ct).ConfigureAwait(false);
+    }
+
+    private string Write(Dictionary<(string Method, int Seed), JsonElement> results)
+    {
+        var rows = new List<CompareRow>();
+        foreach (var method in methods)
+        {
+            var runs = seeds.Select(s => results[(method, s)]).ToList();
+            rows.Add(new CompareRow(method, runs));
+        }
+
+        var md = new StringBuilder();
+        var csv = new StringBuilder("table,method,metric,mean,std,n\n");
+        var config = StreamTrainConfig.Load(configPath);
+        md.Append(CultureInfo.InvariantCulture, $"# Method comparison\n\nConfig `{configPath}` ({config.Model} model, {config.EpochsPerTask} pass(es) per task, batch {config.BatchSize}); seeds {string.Join(", ", seeds)}; mean ± std over seeds; **best**, <u>second</u>. A: average accuracy after the last task (higher is better); F: forgetting (lower is better).\n\n");
+        foreach (var (direction, title) in new[] { ("a2v", "audio -> video"), ("v2a", "video -> audio") })
+        {
+            var columns = new List<Column>();
+            foreach (var k in new[] { "R@1", "R@5", "R@10", "avg" })
+            {
+                columns.Add(new Column($"{k} A", r => r.GetProperty(direction).GetProperty(k).GetProperty("A").GetDouble(), HigherIsBetter: true));
+                columns.Add(new Column($"{k} F", r => r.GetProperty(direction).GetProperty(k).GetProperty("F") is { ValueKind: JsonValueKind.Number } f ? f.GetDouble() : double.NaN, HigherIsBetter: false));
+            }
+
+            Table(md, csv, $"Table 2.1: zero-shot retrieval, {title}", $"retrieval_{direction}", rows, columns);
+        }
+
+        var quality = new List<Column>
+        {
+            new("localization after last (%)", r => Last(r, "localization"), true),
+            new("linear probe after last (%)", r => Last(r, "linear_probe"), true),
+            new("modality gap after last", r => r.GetProperty("modality_gap_final").EnumerateArray().Select(g => g.GetDouble()).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average(), false),
+        };
+        Table(md, csv, "Localization, linear probe and modality gap (mean over tasks, after the last task)", "quality", rows, quality);
+        var efficiency = new List<Column>
+        {
+            new("samples/s", r => Eff(r, "samples_per_s"), true),
+            new("step ms", r => Eff(r, "step_ms"), false),
+            new("peak RSS (MB)", r => Eff(r, "peak_rss_mb"), false),
+            new("model state (MB)", r => Eff(r, "model_state_mb"), false),
+            new("memory items", r => Eff(r, "memory_items"), true),
+        };
+        Table(md, csv, "Table 2.2: efficiency", "efficiency", rows, efficiency);
+        var ablation = rows.Where(r => Ablation.Contains(r.Method)).ToList();
+        if (ablation.Count >= 2)
+        {
+            Table(md, csv, "Table 2.3: selection ablation (audio -> video)", "ablation", ablation,
+                new[] { "R@1", "R@5", "R@10", "avg" }.Select(k => new Column($"{k} A", r => r.GetProperty("a2v").GetProperty(k).GetProperty("A").GetDouble(), true)).ToList());
+        }
+
+        var plots = Directory.CreateDirectory(Path.Combine(outDir, "plots")).FullName;
+        Plots.MethodBars(Path.Combine(plots, "a_f.png"), methods,
+            [
+                ("a->v avg A", rows.Select(r => r.Mean(x => x.GetProperty("a2v").GetProperty("avg").GetProperty("A").GetDouble())).ToArray(), rows.Select(r => r.Std(x => x.GetProperty("a2v").GetProperty("avg").GetProperty("A").GetDouble())).ToArray()),
+                ("a->v avg F", rows.Select(r => r.Mean(x => x.GetProperty("a2v").GetProperty("avg").GetProperty("F").GetDouble())).ToArray(), rows.Select(r => r.Std(x => x.GetProperty("a2v").GetProperty("avg").GetProperty("F").GetDouble())).ToArray()),
+                ("v->a avg A", rows.Select(r => r.Mean(x => x.GetProperty("v2a").GetProperty("avg").GetProperty("A").GetDouble())).ToArray(), rows.Select(r => r.Std(x => x.GetProperty("v2a").GetProperty("avg").GetProperty("A").GetDouble())).ToArray()),
+                ("v->a avg F", rows.Select(r => r.Mean(x => x.GetProperty("v2a").GetProperty("avg").GetProperty("F").GetDouble())).ToArray(), rows.Select(r => r.Std(x => x.GetProperty("v2a").GetProperty("avg").GetProperty("F").GetDouble())).ToArray()),
+            ], "average accuracy A and forgetting F (mean of R@1/5/10, +- std over seeds)");
+        Plots.GapOverTasks(Path.Combine(plots, "modality_gap.png"), rows.ToDictionary(r => r.Method, r => r.SeenGap()), "modality gap over tasks (mean over seeds)");
+        md.Append("![A and F](plots/a_f.png)\n\n![modality gap](plots/modality_gap.png)\n\nEach run's own report: `runs/<method>-s<seed>/report.md`.\n");
+        var path = Path.Combine(outDir, "compare.md");
+        File.WriteAllText(path, md.ToString());
+        File.WriteAllText(Path.Combine(outDir, "compare.csv"), csv.ToString());
+        log($"wrote {path}");
+        return path;
+    }
+
+    private static double Eff(JsonElement r, string name) =>
+        r.GetProperty("efficiency").TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
+
+    private static double Last(JsonElement r, string name)
+    {
+        if (!r.TryGetProperty(name, out var matrix) || matrix.ValueKind != JsonValueKind.Array || matrix.GetArrayLength() == 0)
+        {
+            return double.NaN;
+        }
+
+        return matrix[matrix.GetArrayLength() - 1].EnumerateArray().Where(v => v.ValueKind == JsonValueKind.Number).Select(v => v.GetDouble()).DefaultIfEmpty(double.NaN).Average();
+    }
+
+    private static void Table(StringBuilder md, StringBuilder csv, string title, string key, List<CompareRow> rows, List<Column> columns)
+    {
+        md.Append(CultureInfo.InvariantCulture, $"## {title}\n\n| method | {string.Join(" | ", columns.Select(c => c.Name))} |\n|---|{string.Concat(columns.Select(_ => "---|"))}\n");
+        var means = columns.Select(c => rows.Select(r => r.Mean(c.Pick)).ToArray()).ToArray();
+        var ranks = columns.Select((c, j) => Ranking.BestTwo(means[j], c.HigherIsBetter)).ToArray();
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var cells = columns.Select((c, j) =>
+            {
+                var mean = means[j][i];
+                var std = rows[i].Std(c.Pick);
+                csv.Append(CultureInfo.InvariantCulture, $"{key},{rows[i].Method},{c.Name},{mean:0.###},{std:0.###},{rows[i].Runs.Count}\n");
+                if (!double.IsFinite(mean))
+                {
+                    return "n/a";
+                }
+
+                var text = rows[i].Runs.Count > 1 ? string.Create(CultureInfo.InvariantCulture, $"{mean:0.0} ± {std:0.0}") : mean.ToString("0.0", CultureInfo.InvariantCulture);
+                return ranks[j].Best == i ? $"**{text}**" : ranks[j].Second == i ? $"<u>{text}</u>" : text;
+            });
+            md.Append(CultureInfo.InvariantCulture, $"| {rows[i].Method} | {string.Join(" | ", cells)} |\n");
+        }
+
+        md.Append('\n');
+    }
+
+    private sealed record Column(string Name, Func<JsonElement, double> Pick, bool HigherIsBetter);
+
+    private sealed record CompareRow(string Method, List<JsonElement> Runs)
+    {
+        public double Mean(Func<JsonElement, double> pick) => Runs.Select(pick).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
+
+        public double Std(Func<JsonElement, double> pick)
+        {
+            var values = Runs.Select(pick).Where(double.IsFinite).ToList();
+            if (values.Count < 2)
+            {
+                return 0;
+            }
+
+            var mean = values.Average();
+            return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
+        }
+
+        public double[] SeenGap()
+        {
+            var perRun = Runs.Select(r => r.GetProperty("modality_gap").EnumerateArray()
+                .Select((row, t) => row.EnumerateArray().Take(t + 1).Select(g => g.GetDouble()).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average()).ToArray()).ToList();
+            var length = perRun.Min(p => p.Length);
+            return Enumerable.Range(0, length).Select(t => perRun.Average(p => p[t])).ToArray();
+        }
+    }
+}

@@ -1,0 +1,222 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Parquet;
+using Parquet.Serialization;
+using Stella.Core.Manifests;
+using Stella.Core.Tasks;
+using Stella.Media.Synth;
+using Stella.Model.Config;
+using Stella.Pipeline.Sources;
+
+namespace Stella.Pipeline.Shards;
+
+/// <summary>
+/// Patch shards as a clip source: the stream's listing comes from the files' footers (no patches read), and a file's rows are read
+/// when the stream first needs one of them; a few files are kept, so memory stays bounded by the read-ahead, not the dataset.
+/// Shards of another schema version or patch geometry, or from a different preprocess config, are refused by name; a damaged file
+/// is reported with its path, skipped and counted (its clips are then missing from the stream).
+/// </summary>
+public sealed class PatchShardSource : IClipSource
+{
+    private const int FilesKept = 6;
+    private const string MemoryKey = "<memory>";
+    private readonly Dictionary<(string ClipId, string Window), string> _fileOf;
+    private readonly ConcurrentDictionary<string, Lazy<Task<Dictionary<(string, string), PatchRow>>>> _loaded = new();
+    private readonly ConcurrentQueue<string> _order = new();
+
+    private PatchShardSource(ClipManifest manifest, Dictionary<(string, string), string> fileOf, Dictionary<string, SynthGroundTruth> truth, int files, List<string> damaged, int windowSeed)
+    {
+        Manifest = manifest;
+        _fileOf = fileOf;
+        GroundTruth = truth;
+        Files = files;
+        Damaged = damaged;
+        WindowSeed = windowSeed;
+    }
+
+    /// <inheritdoc />
+    public ClipManifest Manifest { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, SynthGroundTruth> GroundTruth { get; }
+
+    /// <summary>Shard files in use.</summary>
+    public int Files { get; }
+
+    /// <summary>Damaged files that were skipped, with the reason.</summary>
+    public IReadOnlyList<string> Damaged { get; }
+
+    /// <summary>The seed the training windows were drawn with at preprocess time.</summary>
+    public int WindowSeed { get; }
+
+    /// <summary>
+    /// Lists the shards in <paramref name="directories"/> (patch shards, or a run's rehearsal memory: a folder with the memory's
+    /// index.json) and checks them against <paramref name="model"/>'s input geometry; from <paramref name="evalOnly"/> folders only
+    /// evaluation-window rows are used (train from a memory, evaluate on the retrieval set of a preprocessed folder).
+    /// </summary>
+    public static async Task<PatchShardSource> OpenAsync(IReadOnlyList<string> directories, ModelConfig model, Action<string> log, CancellationToken ct, IReadOnlyList<string>? evalOnly = null)
+    {
+        var memoryRows = new Dictionary<(string, string), PatchRow>();
+        var paths = new List<(string Path, bool EvalOnly)>();
+        foreach (var (directory, onlyEval) in directories.Select(d => (d, false)).Concat((evalOnly ?? []).Select(d => (d, true))))
+        {
+            if (!Directory.Exists(directory))
+            {
+                throw new DirectoryNotFoundException($"shard folder not found: {directory}");
+            }
+
+            if (File.Exists(Path.Combine(directory, Stella.Continual.Memory.ParquetMemoryStore.IndexFileName)) && !onlyEval)
+            {
+                await MemoryShards.AddRowsAsync(directory, model, memoryRows, log, ct).ConfigureAwait(false);
+                continue;
+            }
+
+            paths.AddRange(Directory.EnumerateFiles(directory, "*.parquet").Order(StringComparer.Ordinal).Select(p => (p, onlyEval)));
+        }
+
+        var directoryName = string.Join("+", directories.Concat(evalOnly ?? []));
+        var fileOf = new Dictionary<(string, string), string>();
+        var clips = new Dictionary<string, ClipRecord>(StringComparer.Ordinal);
+        var damaged = new List<string>();
+        IReadOnlyList<TaskDefinition>? tasks = null;
+        string? hash = null;
+        var seed = 0;
+        var truth = new Dictionary<string, SynthGroundTruth>(StringComparer.Ordinal);
+        var used = 0;
+        foreach (var row in memoryRows.Values)
+        {
+            fileOf[(row.ClipId, row.Window)] = MemoryKey;
+            clips.TryAdd(row.ClipId, new ClipRecord(row.ClipId, string.Empty, row.Label, row.Task, ClipSplit.Train, 0, row.Row));
+        }
+
+        foreach (var (path, onlyEval) in paths)
+        {
+            ShardMetadata? meta;
+            try
+            {
+                await using var stream = File.OpenRead(path);
+                await using var reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct).ConfigureAwait(false);
+                meta = ShardMetadata.From(reader.CustomMetadata);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                damaged.Add($"{path}: {e.Message}");
+                log($"damaged shard skipped: {path}: {e.Message}");
+                continue;
+            }
+
+            if (meta is null)
+            {
+                throw new InvalidDataException($"{path} is not a patch shard (no stella.patch_shard metadata); write shards with 'stella preprocess'");
+            }
+
+            if (meta.Version != ShardMetadata.SchemaVersion)
+            {
+                throw new InvalidDataException($"{path}: shard schema version {meta.Version}, this build reads version {ShardMetadata.SchemaVersion}; preprocess again");
+            }
+
+            var geometry = ShardMetadata.GeometryOf(model);
+            if (meta.Geometry != geometry)
+            {
+                throw new InvalidDataException($"{path}: patch geometry '{meta.Geometry}' does not match the {model.Name} model's '{geometry}'; preprocess again with that model, or train the model the shards were made for");
+            }
+
+            if (meta.Normalization != ShardMetadata.CurrentNormalization)
+            {
+                throw new InvalidDataException($"{path}: normalization '{meta.Normalization}' differs from this build's '{ShardMetadata.CurrentNormalization}'; preprocess again");
+            }
+
+            if (hash is not null && meta.SourceHash != hash)
+            {
+                throw new InvalidDataException($"{path}: written from other preprocess settings (source hash {meta.SourceHash}, other files {hash}); keep one preprocess run per folder");
+            }
+
+            hash = meta.SourceHash;
+            tasks ??= meta.Tasks;
+            seed = meta.WindowSeed;
+            used++;
+            foreach (var row in meta.Rows.Where(r => !onlyEval || r.Window == "eval"))
+            {
+                fileOf[(row.ClipId, row.Window)] = path;
+                if (!clips.ContainsKey(row.ClipId))
+                {
+                    clips[row.ClipId] = new ClipRecord(row.ClipId, string.Empty, row.Label, row.Task, Enum.Parse<ClipSplit>(row.Split), 0, row.Row);
+                }
+            }
+        }
+
+        if (used == 0 && memoryRows.Count == 0)
+        {
+            throw new InvalidDataException($"no readable patch shards in {directoryName} ({damaged.Count} damaged)");
+        }
+
+        if (tasks is null)
+        {
+            var count = memoryRows.Values.Max(r => r.Task) + 1;
+            tasks = Enumerable.Range(0, count).Select(t => new TaskDefinition($"task{t}", memoryRows.Values.Where(r => r.Task == t).Select(r => r.Label).Distinct().ToList())).ToList();
+        }
+
+        // The manifest's own order, so the job builds the same task lists, batches and evaluation order as from the clips.
+        var ordered = clips.Values.OrderBy(c => c.Row).ToList();
+        var source = new PatchShardSource(new ClipManifest(directoryName, new TaskMap("shards", tasks, directoryName), ordered), fileOf, truth, used, damaged, seed);
+        source._loaded[MemoryKey] = new Lazy<Task<Dictionary<(string, string), PatchRow>>>(Task.FromResult(memoryRows));
+        await source.LoadTruthAsync(ct).ConfigureAwait(false);
+        log($"patch shards: {used} files{(memoryRows.Count > 0 ? $" + {memoryRows.Count} memory items" : string.Empty)}, {clips.Count} clips, {tasks.Count} tasks{(damaged.Count > 0 ? $", {damaged.Count} damaged files skipped" : string.Empty)}");
+        return source;
+    }
+
+    /// <inheritdoc />
+    public Task<ClipOutcome> TrainAsync(ClipRecord clip, int task, int index, CancellationToken ct) => ReadAsync(clip, "train", ct);
+
+    /// <inheritdoc />
+    public Task<ClipOutcome> EvalAsync(ClipRecord clip, CancellationToken ct) => ReadAsync(clip, "eval", ct);
+
+    private async Task<ClipOutcome> ReadAsync(ClipRecord clip, string window, CancellationToken ct)
+    {
+        if (!_fileOf.TryGetValue((clip.ClipId, window), out var path))
+        {
+            return new ClipOutcome(clip, null, null, 0, "MissingInShards", $"no {window}-window row for {clip.ClipId} in the shards");
+        }
+
+        try
+        {
+            var rows = await Load(path, ct).ConfigureAwait(false);
+            var row = rows[(clip.ClipId, window)];
+            return new ClipOutcome(clip, PatchRow.Floats(row.AudioPatches), PatchRow.Floats(row.VideoPatches), row.VideoStart, null, null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new ClipOutcome(clip, null, null, 0, "DamagedShard", $"{path}: {e.Message}");
+        }
+    }
+
+    private Task<Dictionary<(string, string), PatchRow>> Load(string path, CancellationToken ct)
+    {
+        var entry = _loaded.GetOrAdd(path, p =>
+        {
+            _order.Enqueue(p);
+            while (_order.Count > FilesKept && _order.TryDequeue(out var old) && old != MemoryKey)
+            {
+                _loaded.TryRemove(old, out _);
+            }
+
+            return new Lazy<Task<Dictionary<(string, string), PatchRow>>>(async () =>
+            {
+                var result = await ParquetSerializer.DeserializeAsync<PatchRow>(p, cancellationToken: ct).ConfigureAwait(false);
+                return result.Data.ToDictionary(r => (r.ClipId, r.Window));
+            });
+        });
+        return entry.Value;
+    }
+
+    private async Task LoadTruthAsync(CancellationToken ct)
+    {
+        foreach (var path in _fileOf.Where(k => k.Key.Window == "eval").Select(k => k.Value).Distinct())
+        {
+            foreach (var row in (await Load(path, ct).ConfigureAwait(false)).Values.Where(r => r.GroundTruth.Length > 0))
+            {
+                ((Dictionary<string, SynthGroundTruth>)GroundTruth)[row.ClipId] = JsonSerializer.Deserialize<SynthGroundTruth>(row.GroundTruth)!;
+            }
+        }
+    }
+}

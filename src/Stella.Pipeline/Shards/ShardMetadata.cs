@@ -1,0 +1,43 @@
+using System.Globalization;
+using System.Text.Json;
+using Stella.Core.Tasks;
+using Stella.Model.Config;
+
+namespace Stella.Pipeline.Shards;
+
+/// <summary>
+/// What makes a patch shard self-describing, stored in each file's Parquet key-value metadata: schema version, patch geometry,
+/// normalization, the hash of the settings that decided the inputs, the task names, and the listing of its rows (so a reader
+/// learns the whole stream from the footers without reading any patches).
+/// </summary>
+public sealed record ShardMetadata(int Version, string Geometry, string Normalization, string SourceHash, int WindowSeed, IReadOnlyList<TaskDefinition> Tasks, IReadOnlyList<ShardEntry> Rows)
+{
+    /// <summary>Current schema version.</summary>
+    public const int SchemaVersion = 1;
+
+    /// <summary>The normalization every shard of this build holds.</summary>
+    public const string CurrentNormalization = "audio: kaldi fbank 128 mel, 25 ms/10 ms, mean removed, padded/cut, (x + 5.081) / 4.4849; video: RGB / 255, ImageNet mean/std";
+
+    private const string Key = "stella.patch_shard";
+
+    /// <summary>The geometry string of <paramref name="model"/>'s inputs.</summary>
+    public static string GeometryOf(ModelConfig model) => string.Create(CultureInfo.InvariantCulture,
+        $"audio {model.AudioFrames}x{model.MelBins} -> {model.AudioTokens}x{model.AudioPatchDim}; video {model.Frames}x3x{model.FrameSize}x{model.FrameSize} -> {model.VideoTokens}x{model.VideoPatchDim}; patch {model.Patch}");
+
+    /// <summary>As Parquet key-value metadata.</summary>
+    public Dictionary<string, string> ToKeyValue() => new() { [Key] = JsonSerializer.Serialize(this) };
+
+    /// <summary>Reads the metadata of a shard; null when the file is not a patch shard.</summary>
+    public static ShardMetadata? From(IReadOnlyDictionary<string, string> keyValue) =>
+        keyValue.TryGetValue(Key, out var json) ? JsonSerializer.Deserialize<ShardMetadata>(json) : null;
+}
+
+/// <summary>One row of a shard, as listed in its metadata.</summary>
+/// <param name="ClipId">Clip id.</param>
+/// <param name="Task">Task.</param>
+/// <param name="Label">Label.</param>
+/// <param name="Split">Split name.</param>
+/// <param name="Window">"train" or "eval".</param>
+/// <param name="Index">Position in the task's training list (-1 for eval windows).</param>
+/// <param name="Row">The clip's row in the source manifest (the reader restores the manifest's order from it).</param>
+public sealed record ShardEntry(string ClipId, int Task, string Label, string Split, string Window, int Index, int Row);

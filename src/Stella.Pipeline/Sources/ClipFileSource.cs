@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Stella.Core.Manifests;
+using Stella.Media.Decode;
+using Stella.Media.Synth;
+using Stella.Model.Config;
+
+namespace Stella.Pipeline.Sources;
+
+/// <summary>Media files listed by a manifest, decoded by ffmpeg as they are needed.</summary>
+public sealed class ClipFileSource : IClipSource
+{
+    private readonly ClipFeaturizer _featurizer;
+    private readonly int _seed;
+
+    private ClipFileSource(ClipManifest manifest, ClipFeaturizer featurizer, int seed, IReadOnlyDictionary<string, SynthGroundTruth> truth)
+    {
+        Manifest = manifest;
+        _featurizer = featurizer;
+        _seed = seed;
+        GroundTruth = truth;
+    }
+
+    /// <inheritdoc />
+    public ClipManifest Manifest { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, SynthGroundTruth> GroundTruth { get; }
+
+    /// <summary>
+    /// Opens the config's manifest, rendering the built-in benchmark first when the config has a <c>synth</c> section and the
+    /// manifest is missing.
+    /// </summary>
+    public static async Task<ClipFileSource> OpenAsync(StreamTrainConfig config, Action<string> log, CancellationToken ct)
+    {
+        var manifestPath = config.Resolve(config.Manifest);
+        if (!File.Exists(manifestPath) && config.Synth is { } options)
+        {
+            log($"{manifestPath} is missing: rendering the built-in benchmark (one time)");
+            var summary = await new SynthGenerator(options).GenerateAsync(Path.GetDirectoryName(manifestPath)!, null, ct).ConfigureAwait(false);
+            log($"rendered {summary.Clips} clips in {summary.Elapsed.TotalSeconds:0.0} s");
+        }
+
+        var manifest = StellaManifestReader.Read(manifestPath);
+        var root = new DataRoot(config.DataRoot is null ? Path.GetDirectoryName(manifestPath)! : config.Resolve(config.DataRoot));
+        var truthPath = Path.Combine(Path.GetDirectoryName(manifestPath)!, "ground_truth.jsonl");
+        var truth = File.Exists(truthPath)
+            ? File.ReadLines(truthPath).Select(l => JsonSerializer.Deserialize<SynthGroundTruth>(l)!).ToDictionary(t => t.ClipId)
+            : [];
+        return new ClipFileSource(manifest, new ClipFeaturizer(ModelConfig.Preset(config.Model), root, manifestPath), config.Seed, truth);
+    }
+
+    /// <summary>
+    /// The seed of a training clip's frame window: a function of the run seed, the task and the clip's position in the task, so
+    /// parallel decoding, read-ahead, resuming and pre-processed shards all give the windows of one uninterrupted run.
+    /// </summary>
+    public static int WindowSeed(int seed, int task, int index) => unchecked((seed * 1_000_003) + (task * 7_919) + index) & 0x7FFFFFFF;
+
+    /// <inheritdoc />
+    public Task<ClipOutcome> TrainAsync(ClipRecord clip, int task, int index, CancellationToken ct) =>
+        _featurizer.RunAsync(clip, FrameWindow.Train(new Random(WindowSeed(_seed, task, index))), ct);
+
+    /// <inheritdoc />
+    public Task<ClipOutcome> EvalAsync(ClipRecord clip, CancellationToken ct) => _featurizer.RunAsync(clip, FrameWindow.Eval, ct);
+}

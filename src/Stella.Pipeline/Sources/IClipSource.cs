@@ -1,0 +1,23 @@
+using Stella.Core.Manifests;
+using Stella.Media.Synth;
+
+namespace Stella.Pipeline.Sources;
+
+/// <summary>
+/// Where a stream-train job's model inputs come from: media files decoded on the fly (<see cref="ClipFileSource"/>) or patch shards
+/// written by <c>stella preprocess</c> (<see cref="Shards.PatchShardSource"/>). The graph, the learner, checkpoints and evaluation are the same.
+/// </summary>
+public interface IClipSource
+{
+    /// <summary>The clips, their tasks and splits.</summary>
+    ClipManifest Manifest { get; }
+
+    /// <summary>Ground truth per clip id (the built-in benchmark), empty when there is none.</summary>
+    IReadOnlyDictionary<string, SynthGroundTruth> GroundTruth { get; }
+
+    /// <summary>A training clip's inputs; <paramref name="task"/> and <paramref name="index"/> (its position in the task's clip list) pick its frame window.</summary>
+    Task<ClipOutcome> TrainAsync(ClipRecord clip, int task, int index, CancellationToken ct);
+
+    /// <summary>A clip's inputs with the centred evaluation window (retrieval clips, linear-probe clips).</summary>
+    Task<ClipOutcome> EvalAsync(ClipRecord clip, CancellationToken ct);
+}

@@ -1,0 +1,102 @@
+using System.Text.Json;
+using Stella.Pipeline.Compare;
+using Stella.Pipeline.Reports;
+
+namespace Stella.Pipeline.Tests;
+
+public sealed class CompareTests
+{
+    private static object Direction(double a, double f) => new Dictionary<string, object>
+    {
+        ["R@1"] = new { A = a / 4, F = f / 4 }, ["R@5"] = new { A = a / 2, F = f / 2 }, ["R@10"] = new { A = a, F = f }, ["avg"] = new { A = 7 * a / 12, F = 7 * f / 12 },
+    };
+
+    private static void FakeRun(string outDir, string method, int seed, double a, double f, double rate)
+    {
+        var dir = Path.Combine(outDir, "runs", $"{method}-s{seed}");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "results.json"), JsonSerializer.Serialize(new
+        {
+            method, seed, a2v = Direction(a, f), v2a = Direction(a + 1, f + 1),
+            modality_gap = new[] { new[] { 0.5, double.NaN }, new[] { 0.4, 0.3 } }.Select(r => r.Select(v => double.IsNaN(v) ? (double?)null : v)),
+            modality_gap_final = new[] { 0.4, 0.3 },
+            localization = new[] { new double?[] { 50, null }, new double?[] { 40, 60 } },
+            linear_probe = new[] { new[] { 80.0, 10 }, new[] { 70.0, 90 } },
+            efficiency = new { samples_per_s = rate, step_ms = 100, peak_rss_mb = 1000, model_state_mb = 20, memory_items = 63 },
+        }));
+    }
+
+    [Fact]
+    public async Task Compare_FinishedRuns_AreKept_AndTablesHoldMeanStdAndMarks()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "stella-pipeline-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var config = Path.Combine(dir, "job.yaml");
+        await File.WriteAllTextAsync(config, "name: t\nmanifest: missing/manifest.csv\n");
+        // er: A 40/44 (mean 42, std 2.83); der++: A 30/30; stella: A 50/54 -> best stella, second er. F: lower is better.
+        FakeRun(dir, "er", 1, 40, 10, 5);
+        FakeRun(dir, "er", 2, 44, 12, 7);
+        FakeRun(dir, "der++", 1, 30, 5, 6);
+        FakeRun(dir, "der++", 2, 30, 5, 6);
+        FakeRun(dir, "stella", 1, 50, 8, 4);
+        FakeRun(dir, "stella", 2, 54, 8, 4);
+
+        var lines = new List<string>();
+        var md = await new CompareJob(config, ["er", "der++", "stella"], [1, 2], dir, lines.Add).RunAsync(CancellationToken.None);
+
+        Assert.Equal(6, lines.Count(l => l.Contains("finished earlier, kept", StringComparison.Ordinal)));
+        var text = await File.ReadAllTextAsync(md);
+        var a2v = text.Split("## ")[1];
+        Assert.StartsWith("Table 2.1: zero-shot retrieval, audio -> video", a2v);
+        var er = a2v.Split('\n').Single(l => l.StartsWith("| er |", StringComparison.Ordinal)).Split('|').Select(c => c.Trim()).ToArray();
+        var stella = a2v.Split('\n').Single(l => l.StartsWith("| stella |", StringComparison.Ordinal)).Split('|').Select(c => c.Trim()).ToArray();
+        var der = a2v.Split('\n').Single(l => l.StartsWith("| der++ |", StringComparison.Ordinal)).Split('|').Select(c => c.Trim()).ToArray();
+        // columns: "", method, R@1 A, R@1 F, R@5 A, R@5 F, R@10 A, R@10 F, avg A, avg F
+        Assert.Equal("**52.0 ± 2.8**", stella[6]);
+        Assert.Equal("<u>42.0 ± 2.8</u>", er[6]);
+        Assert.Equal("30.0 ± 0.0", der[6]);
+        Assert.Equal("**5.0 ± 0.0**", der[7]);
+        Assert.Equal("<u>8.0 ± 0.0</u>", stella[7]);
+        Assert.Equal("11.0 ± 1.4", er[7]);
+
+        var csv = await File.ReadAllLinesAsync(Path.Combine(dir, "compare.csv"));
+        Assert.Contains("retrieval_a2v,er,R@10 A,42,2.828,2", csv);
+        Assert.Contains("efficiency,er,samples/s,6,1.414,2", csv);
+        Assert.Contains("quality,stella,linear probe after last (%),80,0,2", csv);
+        Assert.True(File.Exists(Path.Combine(dir, "plots", "a_f.png")));
+        Assert.True(File.Exists(Path.Combine(dir, "plots", "modality_gap.png")));
+    }
+
+    [Fact]
+    public async Task Compare_UnknownMethod_IsAClearError()
+    {
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => new CompareJob("x.yaml", ["stela"], [0], Path.GetTempPath(), _ => { }).RunAsync(CancellationToken.None));
+        Assert.StartsWith("unknown method 'stela': choose from", e.Message);
+    }
+
+    [Theory]
+    [InlineData(new[] { 1.0, 3.0, 2.0 }, true, 1, 2)]
+    [InlineData(new[] { 1.0, 3.0, 2.0 }, false, 0, 2)]
+    [InlineData(new[] { 3.0, 3.0, 2.0 }, true, 0, 2)]
+    [InlineData(new[] { double.NaN, 1.0 }, true, 1, -1)]
+    [InlineData(new[] { 2.0 }, true, 0, -1)]
+    public void BestTwo_MarksBestAndSecond(double[] values, bool higher, int best, int second)
+    {
+        Assert.Equal((best, second), Ranking.BestTwo(values, higher));
+    }
+
+    [Fact]
+    public void LinearProbe_SeparableClasses_AreClassifiedRight_Deterministically()
+    {
+        var rng = new Random(4);
+        float[] Point(int c) => Enumerable.Range(0, 8).Select(d => (float)((d == c ? 3.0 : 0.0) + (rng.NextDouble() * 0.5))).ToArray();
+        var train = Enumerable.Range(0, 60).Select(i => Point(i % 3)).ToArray();
+        var labels = Enumerable.Range(0, 60).Select(i => i % 3).ToArray();
+        var test = Enumerable.Range(0, 30).Select(i => Point(i % 3)).ToArray();
+        var predicted = LinearProbe.FitPredict(train, labels, test, 3);
+        Assert.Equal(Enumerable.Range(0, 30).Select(i => i % 3), predicted);
+
+        // Zero initial weights and full-batch steps: the probe is a function of its data.
+        Assert.Equal(predicted, LinearProbe.FitPredict(train, labels, test, 3));
+    }
+}
