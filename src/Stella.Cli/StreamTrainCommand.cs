@@ -28,10 +28,7 @@ internal static class StreamTrainCommand
             job.Seed = parse.GetValue(seed) ?? job.Seed;
             job.Device = parse.GetValue(device) ?? job.Device;
             var outDir = parse.GetValue(output) ?? Path.Combine("runs", $"{job.Name}-{job.Method}-s{job.Seed}");
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
-                System.Runtime.InteropServices.PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
-            Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+            using var stop = new StopSignals(ct);
             var display = new StreamTrainDisplay();
             var run = new StreamTrainJob(job, outDir, display.Log);
             await display.RunAsync(run.Progress, () => run.RunAsync(parse.GetValue(resume), stop.Token));

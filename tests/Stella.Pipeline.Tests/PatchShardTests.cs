@@ -9,19 +9,7 @@ namespace Stella.Pipeline.Tests;
 public sealed class PatchShardTests
 {
     private static readonly SynthOptions Tiny = new() { Tasks = 2, ClassesPerTask = 2, TrainPerClass = 4, EvalPerClass = 2, Seconds = 5, Seed = 11 };
-    private static readonly Lazy<Task<string>> Data = new(async () =>
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-pipeline-tests", "shards-data-" + Guid.NewGuid().ToString("N"));
-        await new SynthGenerator(Tiny).GenerateAsync(dir);
-        return dir;
-    });
-
-    private static string TempDir()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-pipeline-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    private static readonly Lazy<Task<string>> Data = new(() => TestData.SynthAsync(Tiny));
 
     private static StreamTrainConfig Config(string data) => new()
     {
@@ -47,11 +35,11 @@ public sealed class PatchShardTests
     public async Task Replay_FromShardsWrittenByTwoJobs_GivesTheResultsOfTrainingFromTheClips()
     {
         var data = await Data.Value;
-        var fromClips = TempDir();
+        var fromClips = TestData.TempDir();
         var clipsResults = await new StreamTrainJob(Config(data), fromClips, _ => { }).RunAsync(false, CancellationToken.None);
 
-        var whole = TempDir();
-        var split = TempDir();
+        var whole = TestData.TempDir();
+        var split = TestData.TempDir();
         var rows = await new PreprocessJob(Config(data), whole, 0, 1, _ => { }).RunAsync(CancellationToken.None);
         var first = await new PreprocessJob(Config(data), split, 0, 2, _ => { }).RunAsync(CancellationToken.None);
         var second = await new PreprocessJob(Config(data), split, 1, 2, _ => { }).RunAsync(CancellationToken.None);
@@ -61,7 +49,7 @@ public sealed class PatchShardTests
         Assert.Equal(await RowsAsync(whole), await RowsAsync(split));
 
         var source = await PatchShardSource.OpenAsync([split], ModelConfig.Tiny, _ => { }, CancellationToken.None);
-        var fromShards = TempDir();
+        var fromShards = TestData.TempDir();
         var shardResults = await new StreamTrainJob(Config(data), fromShards, _ => { }) { Source = source }.RunAsync(false, CancellationToken.None);
 
         using var a = JsonDocument.Parse(await File.ReadAllTextAsync(clipsResults));
@@ -79,7 +67,7 @@ public sealed class PatchShardTests
     public async Task Open_ShardsOfAnotherGeometry_AreRefusedByName()
     {
         var data = await Data.Value;
-        var dir = TempDir();
+        var dir = TestData.TempDir();
         await new PreprocessJob(Config(data), dir, 0, 1, _ => { }) { RowsPerFile = 100 }.RunAsync(CancellationToken.None);
         var e = await Assert.ThrowsAsync<InvalidDataException>(() => PatchShardSource.OpenAsync([dir], ModelConfig.Base, _ => { }, CancellationToken.None));
         Assert.Contains("shard-0000-of-0001-", e.Message);
@@ -90,7 +78,7 @@ public sealed class PatchShardTests
     public async Task Open_DamagedShard_IsReportedSkippedAndCounted()
     {
         var data = await Data.Value;
-        var dir = TempDir();
+        var dir = TestData.TempDir();
         await new PreprocessJob(Config(data), dir, 0, 1, _ => { }) { RowsPerFile = 4 }.RunAsync(CancellationToken.None);
         var victim = Directory.GetFiles(dir, "*-t001.parquet").Order(StringComparer.Ordinal).First();
         var bytes = await File.ReadAllBytesAsync(victim);
@@ -113,7 +101,7 @@ public sealed class PatchShardTests
 
     private static async Task<string> CopyBack(string victim, byte[] original)
     {
-        var dir = TempDir();
+        var dir = TestData.TempDir();
         await File.WriteAllBytesAsync(Path.Combine(dir, Path.GetFileName(victim)), original);
         return dir;
     }

@@ -12,19 +12,7 @@ namespace Stella.Pipeline.Tests;
 public sealed class StreamTrainTests
 {
     private static readonly SynthOptions Tiny = new() { Tasks = 2, ClassesPerTask = 2, TrainPerClass = 4, EvalPerClass = 2, Seconds = 5, Seed = 3 };
-    private static readonly Lazy<Task<string>> Data = new(async () =>
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-pipeline-tests", "data-" + Guid.NewGuid().ToString("N"));
-        await new SynthGenerator(Tiny).GenerateAsync(dir);
-        return dir;
-    });
-
-    private static string TempDir()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-pipeline-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    private static readonly Lazy<Task<string>> Data = new(() => TestData.SynthAsync(Tiny));
 
     private static StreamTrainConfig Config(string manifest, string method = "stella") => new()
     {
@@ -52,7 +40,7 @@ public sealed class StreamTrainTests
     public async Task Run_WritesResultsWithTheDocumentedSchemaAndRanges()
     {
         var data = await Data.Value;
-        var outDir = TempDir();
+        var outDir = TestData.TempDir();
         var lines = new List<string>();
         var results = await new StreamTrainJob(Config(Path.Combine(data, "manifest.csv")), outDir, lines.Add).RunAsync(false, CancellationToken.None);
 
@@ -108,6 +96,18 @@ public sealed class StreamTrainTests
         var tags = TfRecords(events[0]).Select(r => System.Text.Encoding.Latin1.GetString(r)).ToList();
         Assert.Equal(4, tags.Count(t => t.Contains("train/loss", StringComparison.Ordinal)));
         Assert.Equal(2, tags.Count(t => t.Contains("eval/a2v_R@10_seen", StringComparison.Ordinal)));
+        // The memory opens with the shard reader: a table per task, pictures, and its whole-clip items as training rows.
+        var items = efficiency.GetProperty("memory_items").GetInt32();
+        var show = Path.Combine(outDir, "memory-show");
+        var table = await Stella.Pipeline.Shards.MemoryReport.WriteAsync(outDir, show, Stella.Model.Config.ModelConfig.Tiny, 1, CancellationToken.None);
+        var counts = table.Split('\n').Where(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\| \d+ \| ")).Select(l => int.Parse(l.Split('|')[2].Trim(), System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(2, counts.Count);
+        Assert.Equal(items, counts.Sum());
+        Assert.Equal(4, Directory.GetFiles(show, "*.png").Length);
+        var memory = await Stella.Pipeline.Shards.PatchShardSource.OpenAsync([Stella.Pipeline.Shards.MemoryReport.MemoryDirectory(outDir)], Stella.Model.Config.ModelConfig.Tiny, _ => { }, CancellationToken.None);
+        Assert.Equal(items, memory.Manifest.Clips.Count);
+        Assert.True((await memory.TrainAsync(memory.Manifest.Clips[0], 0, 0, CancellationToken.None)).Ok);
+
         var again = await Assert.ThrowsAsync<ArgumentException>(() => new StreamTrainJob(Config(Path.Combine(data, "manifest.csv")), outDir, _ => { }).RunAsync(false, CancellationToken.None));
         Assert.Contains("--resume", again.Message);
     }
@@ -116,7 +116,7 @@ public sealed class StreamTrainTests
     public async Task Run_WithBadClips_QuarantinesEachWithItsReason_AndCompletes()
     {
         var data = await Data.Value;
-        var dir = TempDir();
+        var dir = TestData.TempDir();
         var manifest = StellaManifestReader.Read(Path.Combine(data, "manifest.csv"));
         foreach (var file in Directory.GetFiles(Path.Combine(data, "clips")))
         {
@@ -146,7 +146,7 @@ public sealed class StreamTrainTests
         StellaManifestWriter.Write(Path.Combine(dir, "manifest.csv"), clips);
         TaskMap.Write(Path.Combine(dir, "tasks.json"), "synth", manifest.Tasks.Tasks);
 
-        var outDir = TempDir();
+        var outDir = TestData.TempDir();
         await new StreamTrainJob(Config(Path.Combine(dir, "manifest.csv"), "der++"), outDir, _ => { }).RunAsync(false, CancellationToken.None);
 
         var rows = File.ReadLines(Path.Combine(outDir, "quarantine.csv")).Skip(1).Select(l => l.Split(',')).ToList();
@@ -162,13 +162,13 @@ public sealed class StreamTrainTests
     [Fact]
     public async Task Run_TooManyBadClips_StopsWithASummary()
     {
-        var dir = TempDir();
+        var dir = TestData.TempDir();
         TaskMap.Write(Path.Combine(dir, "tasks.json"), "x", [new TaskDefinition("a", ["dog"])]);
         StellaManifestWriter.Write(Path.Combine(dir, "manifest.csv"),
             Enumerable.Range(0, 30).Select(i => new ClipRecord($"c{i}", $"clips/c{i}.mp4", "dog", 0, ClipSplit.Train)));
         var config = Config(Path.Combine(dir, "manifest.csv"), "finetune");
         config.MaxQuarantineShare = 0.1;
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => new StreamTrainJob(config, TempDir(), _ => { }).RunAsync(false, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => new StreamTrainJob(config, TestData.TempDir(), _ => { }).RunAsync(false, CancellationToken.None));
         Assert.Contains("quarantined", e.Message);
         Assert.Contains("above the tolerated 10", e.Message);
     }
@@ -178,10 +178,10 @@ public sealed class StreamTrainTests
     {
         var data = await Data.Value;
         var manifest = Path.Combine(data, "manifest.csv");
-        var straight = TempDir();
+        var straight = TestData.TempDir();
         await new StreamTrainJob(Config(manifest), straight, _ => { }).RunAsync(false, CancellationToken.None);
 
-        var killed = TempDir();
+        var killed = TestData.TempDir();
         using var stop = new CancellationTokenSource();
         var job = new StreamTrainJob(Config(manifest), killed, _ => { }) { AfterStep = step => { if (step == 1) { stop.Cancel(); } } };
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => job.RunAsync(false, stop.Token));

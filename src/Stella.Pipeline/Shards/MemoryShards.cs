@@ -39,9 +39,10 @@ public static class MemoryShards
                 continue;
             }
 
-            rows[(item.ClipId, "train")] = new PatchRow
+            var id = $"{item.ClipId}#m{item.Slot}";
+            rows[(id, "train")] = new PatchRow
             {
-                ClipId = $"{item.ClipId}#m{item.Slot}", Task = item.Task, Label = $"task{item.Task}", Split = "Train", Window = "train", Index = rows.Count, Row = rows.Count,
+                ClipId = id, Task = item.Task, Label = $"task{item.Task}", Split = "Train", Window = "train", Index = rows.Count, Row = rows.Count,
                 AudioPatches = PatchRow.Bytes(item.AudioPatches), VideoPatches = PatchRow.Bytes(item.VideoPatches),
             };
         }
