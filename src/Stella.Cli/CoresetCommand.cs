@@ -1,0 +1,47 @@
+using System.CommandLine;
+using Stella.Coreset;
+
+namespace Stella.Cli;
+
+/// <summary><c>stella coreset</c>: COINCIDE (or a baseline) on a feature file.</summary>
+internal static class CoresetCommand
+{
+    public static Command Create()
+    {
+        var features = new Option<string>("--features") { Description = ".npy feature matrix [N, D], float16 or float32 (the authors' extractor output works as it is).", Required = true };
+        var ratio = new Option<double>("--ratio") { Description = "Share of N to keep, in (0, 1].", DefaultValueFactory = _ => 0.2 };
+        var clusters = new Option<int>("--clusters") { Description = "K of the spherical k-means.", Required = true };
+        var tau = new Option<double>("--tau") { Description = "Temperature of P = softmax((S / D) / tau).", DefaultValueFactory = _ => 0.1 };
+        var method = new Option<string>("--method") { Description = "coincide, random, semdedup, selfsup or nearest.", DefaultValueFactory = _ => "coincide" };
+        var transfer = new Option<string>("--transfer") { Description = "Transferability: 'reference' (language halves, 0.9 cut, as the authors' code) or 'thesis' (whole centroids, Eq. 3.4).", DefaultValueFactory = _ => "reference" };
+        var layers = new Option<int>("--layers") { Description = "Layer blocks per feature row (reference transferability uses the second half of each).", DefaultValueFactory = _ => 5 };
+        var iterations = new Option<int>("--iterations") { Description = "k-means iterations.", DefaultValueFactory = _ => 20 };
+        var plusPlus = new Option<bool>("--kmeans-plus-plus") { Description = "Seed centroids with k-means++ (one pass over the data per centroid) instead of random rows." };
+        var labels = new Option<string?>("--labels") { Description = "Text file with one label per row: the report shows how the coreset covers them against random." };
+        var seed = new Option<int>("--seed") { Description = "Seed.", DefaultValueFactory = _ => 1234 };
+        var output = new Option<string>("--out") { Description = "Folder for indices.npy, assignments.npy, centroids.npy, summary.json, report.md.", Required = true };
+        var command = new Command("coreset",
+            "Cluster features with spherical k-means, then choose a coreset: COINCIDE (transferability, density, P per cluster, greedy MMD " +
+            "inside each cluster) or a baseline (random, SemDeDup, Self-Sup prototypicality, nearest to centroid).")
+        {
+            features, ratio, clusters, tau, method, transfer, layers, iterations, plusPlus, labels, seed, output,
+        };
+        command.SetAction(parse =>
+        {
+            var mode = parse.GetValue(transfer) switch
+            {
+                "reference" => TransferMode.Reference,
+                "thesis" => TransferMode.Thesis,
+                var other => throw new ArgumentException($"--transfer must be 'reference' or 'thesis' (got '{other}')"),
+            };
+            CoresetJob.Run(new CoresetSettings
+            {
+                Features = parse.GetValue(features)!, Out = parse.GetValue(output)!, Clusters = parse.GetValue(clusters), Method = parse.GetValue(method)!,
+                Iterations = parse.GetValue(iterations), Seed = parse.GetValue(seed), Labels = parse.GetValue(labels), PlusPlus = parse.GetValue(plusPlus),
+                Coincide = new CoincideOptions { Ratio = parse.GetValue(ratio), Tau = parse.GetValue(tau), Transfer = mode, Layers = parse.GetValue(layers) },
+            }, line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}"));
+            return 0;
+        });
+        return command;
+    }
+}

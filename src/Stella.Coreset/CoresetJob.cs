@@ -1,0 +1,269 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using ScottPlot;
+using Stella.Core.Arrays;
+
+namespace Stella.Coreset;
+
+/// <summary>Settings of <c>stella coreset</c>.</summary>
+public sealed record CoresetSettings
+{
+    /// <summary>The .npy feature file [N, D] (float16 or float32).</summary>
+    public required string Features { get; init; }
+
+    /// <summary>Output folder.</summary>
+    public required string Out { get; init; }
+
+    /// <summary>K.</summary>
+    public int Clusters { get; init; } = 1000;
+
+    /// <summary>coincide, random, semdedup, selfsup or nearest. Default coincide.</summary>
+    public string Method { get; init; } = "coincide";
+
+    /// <summary>k-means iterations. Default 20.</summary>
+    public int Iterations { get; init; } = 20;
+
+    /// <summary>Seed. Default 1234 (the reference's).</summary>
+    public int Seed { get; init; } = 1234;
+
+    /// <summary>Seed the centroids with k-means++ instead of the reference's random rows (one pass over the data per centroid). Default false.</summary>
+    public bool PlusPlus { get; init; }
+
+    /// <summary>A text file with one label per row, to report how the coreset covers them.</summary>
+    public string? Labels { get; init; }
+
+    /// <summary>COINCIDE's own settings (ratio, tau, transferability).</summary>
+    public CoincideOptions Coincide { get; init; } = new();
+}
+
+/// <summary>
+/// <c>stella coreset</c>: cluster the features (spherical k-means), then select with COINCIDE or a baseline, and write indices.npy,
+/// assignments.npy, centroids.npy, summary.json and report.md with plots. Each phase's time and peak RSS go into the summary.
+/// </summary>
+public static class CoresetJob
+{
+    /// <summary>The methods.</summary>
+    public static readonly string[] Methods = ["coincide", "random", "semdedup", "selfsup", "nearest"];
+
+    /// <summary>Runs the job; returns the summary path.</summary>
+    public static string Run(CoresetSettings settings, Action<string> log)
+    {
+        var ratio = settings.Coincide.Ratio;
+        if (!(ratio > 0 && ratio <= 1))
+        {
+            throw new ArgumentException($"--ratio must be in (0, 1] (got {ratio.ToString(CultureInfo.InvariantCulture)})");
+        }
+
+        if (!Methods.Contains(settings.Method))
+        {
+            throw new ArgumentException($"unknown --method '{settings.Method}': choose from {string.Join(", ", Methods)}");
+        }
+
+        Stella.Model.Runtime.TorchRuntime.Initialize();
+        using var x = FeatureMatrix.Open(settings.Features);
+        if (settings.Clusters < 1 || settings.Clusters > x.Rows)
+        {
+            throw new ArgumentException($"--clusters must be in [1, N] (got K = {settings.Clusters}, N = {x.Rows})");
+        }
+
+        var labels = settings.Labels is null ? null : File.ReadAllLines(settings.Labels);
+        if (labels is not null && labels.Length != x.Rows)
+        {
+            throw new InvalidDataException($"{settings.Labels}: {labels.Length} labels for {x.Rows} feature rows");
+        }
+
+        var phases = new List<object>();
+        var budget = Math.Max(1, (int)(ratio * x.Rows));
+        log($"coreset: {settings.Method}, N = {x.Rows}, D = {x.Dims}, K = {settings.Clusters}, budget {budget}");
+        var watch = Stopwatch.StartNew();
+        var km = new SphericalKMeans(settings.Clusters, settings.Iterations, settings.Seed, plusPlus: settings.PlusPlus).Fit(x);
+        phases.Add(Phase("kmeans", watch));
+        log($"k-means: {settings.Iterations} iterations in {km.Seconds:0.0} s, objective (mean cosine) {km.Objective[^1]:0.0000}");
+
+        var k = settings.Clusters;
+        var members = Enumerable.Range(0, k).Select(_ => new List<int>()).ToArray();
+        for (var i = 0; i < x.Rows; i++)
+        {
+            members[km.Assignments[i]].Add(i);
+        }
+
+        var memberArrays = members.Select(m => m.ToArray()).ToArray();
+        var sizes = memberArrays.Select(m => m.Length).ToArray();
+        watch.Restart();
+        var cosine = CosineToCentroid(x, km);
+        phases.Add(Phase("cosine_to_centroid", watch));
+
+        int[] indices;
+        ClusterScores? scores = null;
+        watch.Restart();
+        switch (settings.Method)
+        {
+            case "coincide":
+                (indices, scores) = RunCoincide(x, km, memberArrays, sizes, budget, settings.Coincide, phases, log);
+                break;
+            case "random":
+                indices = Baselines.Random(x.Rows, budget, settings.Seed);
+                break;
+            case "nearest":
+                indices = Baselines.Nearest(sizes, memberArrays, cosine, budget);
+                break;
+            case "selfsup":
+                indices = Baselines.SelfSup(cosine, budget);
+                break;
+            default:
+                indices = Baselines.SemDeDup(x, memberArrays, cosine, budget);
+                break;
+        }
+
+        phases.Add(Phase("select", watch));
+        Directory.CreateDirectory(settings.Out);
+        Npy.Write(Path.Combine(settings.Out, "indices.npy"), indices.Select(i => (long)i).ToArray(), indices.Length);
+        Npy.Write(Path.Combine(settings.Out, "assignments.npy"), km.Assignments, km.Assignments.Length);
+        Npy.Write(Path.Combine(settings.Out, "centroids.npy"), km.Centroids, k, x.Dims);
+        var summary = new
+        {
+            features = settings.Features, method = settings.Method, n = x.Rows, d = x.Dims, k, budget, selected = indices.Length,
+            ratio, tau = settings.Coincide.Tau, transfer = settings.Coincide.Transfer.ToString().ToLowerInvariant(), seed = settings.Seed,
+            iterations = settings.Iterations, kmeans_objective = km.Objective.Select(o => Math.Round(o, 6)).ToArray(),
+            empty_clusters = sizes.Count(s => s == 0), phases,
+            label_coverage = labels is null ? null : Coverage(labels, indices, budget, settings.Seed),
+        };
+        var path = Path.Combine(settings.Out, "summary.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
+        WriteReport(settings, x, km, sizes, scores, indices, labels, budget);
+        log($"selected {indices.Length} of {x.Rows} rows -> {settings.Out}");
+        return path;
+    }
+
+    private static (int[] Indices, ClusterScores Scores) RunCoincide(FeatureMatrix x, KMeansResult km, int[][] members, int[] sizes, int budget, CoincideOptions options, List<object> phases, Action<string> log)
+    {
+        var k = sizes.Length;
+        var watch = Stopwatch.StartNew();
+        var s = Coincide.Transferability(km.Centroids, k, x.Dims, options);
+        phases.Add(Phase("transferability", watch));
+        watch.Restart();
+        var density = new double[k];
+        for (var c = 0; c < k; c++)
+        {
+            if (sizes[c] == 0)
+            {
+                density[c] = double.PositiveInfinity;
+                continue;
+            }
+
+            var rows = new float[sizes[c] * x.Dims];
+            x.ReadRows(members[c], rows);
+            density[c] = Coincide.Density(rows, sizes[c], x.Dims);
+        }
+
+        phases.Add(Phase("density", watch));
+        var p = Coincide.Probability(s, density.Select(v => double.IsInfinity(v) ? double.MaxValue : v).ToArray(), options.Tau);
+        var (order, quotas) = Coincide.Quotas(p, sizes, budget);
+        watch.Restart();
+        var selected = new List<int>(budget);
+        foreach (var c in order.Where(c => quotas[c] > 0))
+        {
+            var rows = new float[sizes[c] * x.Dims];
+            x.ReadRows(members[c], rows);
+            selected.AddRange(Coincide.GreedyMmd(rows, sizes[c], x.Dims, quotas[c]).Select(i => members[c][i]));
+        }
+
+        phases.Add(Phase("greedy_mmd", watch));
+        log($"COINCIDE: {quotas.Count(q => q > 0)} clusters contribute; top P {p.Max():0.0000}");
+        return (selected.ToArray(), new ClusterScores(sizes, s, density, p, order, quotas));
+    }
+
+    private static double[] CosineToCentroid(FeatureMatrix x, KMeansResult km)
+    {
+        var cosine = new double[x.Rows];
+        const int Block = 4096;
+        var buffer = new float[Math.Min(Block, x.Rows) * x.Dims];
+        for (var start = 0; start < x.Rows; start += Block)
+        {
+            var n = Math.Min(Block, x.Rows - start);
+            x.ReadRows(start, n, buffer.AsSpan(0, n * x.Dims));
+            for (var r = 0; r < n; r++)
+            {
+                double dot = 0;
+                var c = km.Assignments[start + r];
+                for (var j = 0; j < x.Dims; j++)
+                {
+                    dot += buffer[(r * x.Dims) + j] * (double)km.Centroids[(c * x.Dims) + j];
+                }
+
+                cosine[start + r] = dot;
+            }
+        }
+
+        return cosine;
+    }
+
+    private static object Coverage(string[] labels, int[] indices, int budget, int seed)
+    {
+        var random = Baselines.Random(labels.Length, budget, seed + 1);
+        return new
+        {
+            labels = labels.Distinct().Count(),
+            covered = indices.Select(i => labels[i]).Distinct().Count(),
+            covered_by_random = random.Select(i => labels[i]).Distinct().Count(),
+        };
+    }
+
+    private static object Phase(string name, Stopwatch watch) => new { name, seconds = Math.Round(watch.Elapsed.TotalSeconds, 3), peak_rss_mb = Math.Round(PeakRssMb(), 1) };
+
+    /// <summary>Peak resident set size of this process so far (VmHWM).</summary>
+    public static double PeakRssMb()
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+    }
+
+    private static void WriteReport(CoresetSettings settings, FeatureMatrix x, KMeansResult km, int[] sizes, ClusterScores? scores, int[] indices, string[]? labels, int budget)
+    {
+        var sizePlot = new Plot();
+        var sorted = sizes.OrderByDescending(v => v).Select(v => (double)v).ToArray();
+        sizePlot.Add.Scatter(Enumerable.Range(0, sorted.Length).Select(i => (double)i).ToArray(), sorted).MarkerSize = 0;
+        sizePlot.Title("cluster sizes (descending)");
+        sizePlot.XLabel("cluster rank");
+        sizePlot.YLabel("rows");
+        sizePlot.SavePng(Path.Combine(settings.Out, "cluster_sizes.png"), 700, 400);
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"# Coreset: {settings.Method}\n\n{settings.Features}: N = {x.Rows}, D = {x.Dims}; K = {sizes.Length}; budget {budget} ({settings.Coincide.Ratio:P0}); selected {indices.Length}.\n\n");
+        sb.Append(CultureInfo.InvariantCulture, $"k-means objective (mean cosine to the assigned centroid) by iteration: {string.Join(", ", km.Objective.Select(o => o.ToString("0.0000", CultureInfo.InvariantCulture)))}.\n\n![cluster sizes](cluster_sizes.png)\n\n");
+        if (scores is not null)
+        {
+            var pPlot = new Plot();
+            var ps = scores.Order.Select(c => scores.Probability[c]).ToArray();
+            pPlot.Add.Scatter(Enumerable.Range(0, ps.Length).Select(i => (double)i).ToArray(), ps).MarkerSize = 0;
+            pPlot.Title("P_i in descending order");
+            pPlot.XLabel("cluster rank");
+            pPlot.YLabel("P_i");
+            pPlot.SavePng(Path.Combine(settings.Out, "p.png"), 700, 400);
+            sb.Append(CultureInfo.InvariantCulture, $"Transferability: {settings.Coincide.Transfer}; tau {settings.Coincide.Tau}. Clusters contributing: {scores.Quotas.Count(q => q > 0)} of {sizes.Length}.\n\n![P](p.png)\n\n");
+            sb.Append("| rank | cluster | n_i | S_i | D_i | P_i | q_i |\n|---|---|---|---|---|---|---|\n");
+            foreach (var (c, rank) in scores.Order.Take(10).Select((c, r) => (c, r)))
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"| {rank + 1} | {c} | {sizes[c]} | {scores.Transferability[c]:0.0000} | {scores.Density[c]:0.0000} | {scores.Probability[c]:0.0000} | {scores.Quotas[c]} |\n");
+            }
+
+            sb.Append('\n');
+        }
+
+        if (labels is not null)
+        {
+            var random = Baselines.Random(labels.Length, budget, settings.Seed + 1);
+            var all = labels.GroupBy(l => l).ToDictionary(g => g.Key, g => g.Count());
+            var ours = indices.GroupBy(i => labels[i]).ToDictionary(g => g.Key, g => g.Count());
+            var theirs = random.GroupBy(i => labels[i]).ToDictionary(g => g.Key, g => g.Count());
+            sb.Append(CultureInfo.InvariantCulture, $"Label coverage: {ours.Count} of {all.Count} labels in the coreset, {theirs.Count} in a random subset of the same size.\n\n| label | rows | coreset | random |\n|---|---|---|---|\n");
+            foreach (var (label, count) in all.OrderByDescending(p => p.Value).Take(30))
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"| {label} | {count} | {ours.GetValueOrDefault(label)} | {theirs.GetValueOrDefault(label)} |\n");
+            }
+        }
+
+        File.WriteAllText(Path.Combine(settings.Out, "report.md"), sb.ToString());
+    }
+}

@@ -1,0 +1,227 @@
+using System.Text.Json;
+using Stella.Core.Arrays;
+using Stella.Coreset;
+
+namespace Stella.Coreset.Tests;
+
+public sealed class CoincideTests
+{
+    static CoincideTests() => Stella.Model.Runtime.TorchRuntime.Initialize();
+
+    private static string TempDir()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "stella-coreset-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    /// <summary>N rows around <paramref name="k"/> planted unit directions (noise 0.05), in a random order; returns the file and the truth.</summary>
+    private static (string Path, int[] Truth) Planted(int n, int d, int k, int seed, bool half = false)
+    {
+        var rng = new Random(seed);
+        var centers = Enumerable.Range(0, k).Select(_ => Enumerable.Range(0, d).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray()).ToArray();
+        var truth = Enumerable.Range(0, n).Select(i => i % k).OrderBy(_ => rng.Next()).ToArray();
+        var data = new float[n * d];
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j < d; j++)
+            {
+                data[(i * d) + j] = centers[truth[i]][j] + (0.05f * ((float)rng.NextDouble() - 0.5f));
+            }
+        }
+
+        var path = Path.Combine(TempDir(), "features.npy");
+        if (half)
+        {
+            var bytes = data.Select(v => BitConverter.GetBytes((Half)v)).SelectMany(b => b).ToArray();
+            WriteHalf(path, bytes, n, d);
+        }
+        else
+        {
+            Npy.Write(path, data, n, d);
+        }
+
+        return (path, truth);
+    }
+
+    private static void WriteHalf(string path, byte[] bytes, int n, int d)
+    {
+        var header = $"{{'descr': '<f2', 'fortran_order': False, 'shape': ({n}, {d}), }}";
+        var pad = 64 - ((10 + header.Length + 1) % 64);
+        header = header + new string(' ', pad % 64) + "\n";
+        using var f = File.Create(path);
+        f.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0]);
+        f.Write(BitConverter.GetBytes((ushort)header.Length));
+        f.Write(System.Text.Encoding.ASCII.GetBytes(header));
+        f.Write(bytes);
+    }
+
+    [Fact]
+    public void KMeans_PlantedClusters_AreRecovered_FromFloat16()
+    {
+        var (path, truth) = Planted(600, 32, 6, 1, half: true);
+        using var x = FeatureMatrix.Open(path);
+        // k-means++ seeding: with the reference's random seeding two starting points can land in one planted cluster.
+        var result = new SphericalKMeans(6, iterations: 15, seed: 3, plusPlus: true).Fit(x);
+        // Each found cluster is exactly one planted cluster (purity 1), whatever the numbering.
+        foreach (var group in Enumerable.Range(0, 600).GroupBy(i => result.Assignments[i]))
+        {
+            Assert.Single(group.Select(i => truth[i]).Distinct());
+        }
+
+        Assert.Equal(6, result.Assignments.Distinct().Count());
+        Assert.True(result.Objective[^1] > 0.99, $"objective {result.Objective[^1]}");
+        Assert.True(result.Objective.Zip(result.Objective.Skip(1)).All(p => p.Second >= p.First - 1e-6), "spherical k-means never lowers its objective");
+    }
+
+    [Fact]
+    public void KMeans_SameSeed_SameResult_AndEmptyClustersAreSplit()
+    {
+        var (path, _) = Planted(200, 16, 2, 5);
+        using var x = FeatureMatrix.Open(path);
+        var a = new SphericalKMeans(8, iterations: 5, seed: 9).Fit(x);
+        var b = new SphericalKMeans(8, iterations: 5, seed: 9).Fit(x);
+        Assert.Equal(a.Assignments, b.Assignments);
+        Assert.Equal(a.Centroids, b.Centroids);
+        Assert.All(Enumerable.Range(0, 8).Select(c => Math.Sqrt(a.Centroids.Skip(c * 16).Take(16).Sum(v => v * (double)v))), norm => Assert.InRange(norm, 0.999, 1.001));
+    }
+
+    [Fact]
+    public void GreedyMmd_EqualsBruteForceSearch()
+    {
+        var rng = new Random(7);
+        for (var trial = 0; trial < 5; trial++)
+        {
+            const int N = 12, D = 5;
+            var rows = new float[N * D];
+            for (var i = 0; i < N; i++)
+            {
+                var v = Enumerable.Range(0, D).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+                var norm = (float)Math.Sqrt(v.Sum(t => t * t));
+                for (var j = 0; j < D; j++)
+                {
+                    rows[(i * D) + j] = v[j] / norm;
+                }
+            }
+
+            var greedy = Coincide.GreedyMmd(rows, N, D, 6);
+            var brute = new List<int>();
+            for (var step = 0; step < 6; step++)
+            {
+                brute.Add(Enumerable.Range(0, N).Where(c => !brute.Contains(c)).OrderBy(c => Coincide.Mmd2(rows, N, D, [.. brute, c])).ThenBy(c => c).First());
+            }
+
+            Assert.Equal(brute, greedy);
+        }
+    }
+
+    [Fact]
+    public void Quotas_NeverExceedAClusterAndSumToTheBudget()
+    {
+        var rng = new Random(2);
+        for (var trial = 0; trial < 200; trial++)
+        {
+            var k = rng.Next(1, 30);
+            var sizes = Enumerable.Range(0, k).Select(_ => rng.Next(0, 50)).ToArray();
+            var p = Coincide.Probability(Enumerable.Range(0, k).Select(_ => rng.NextDouble()).ToArray(), Enumerable.Range(0, k).Select(_ => 0.5 + rng.NextDouble()).ToArray(), 0.1);
+            var budget = rng.Next(1, 400);
+            var (order, quotas) = Coincide.Quotas(p, sizes, budget);
+            Assert.All(Enumerable.Range(0, k), c => Assert.InRange(quotas[c], 0, sizes[c]));
+            Assert.Equal(Math.Min(budget, sizes.Sum()), quotas.Sum());
+            Assert.Equal(Enumerable.Range(0, k).OrderByDescending(c => p[c]).ThenBy(c => c), order);
+        }
+    }
+
+    [Fact]
+    public void Scores_OnATinyCase_MatchHandComputedValues()
+    {
+        // Three unit centroids in 2-D: (1,0), (0,1), (0.6,0.8).
+        float[] c = [1, 0, 0, 1, 0.6f, 0.8f];
+        var thesis = Coincide.Transferability(c, 3, 2, new CoincideOptions { Transfer = TransferMode.Thesis });
+        Assert.Equal((0 + 0.6) / 2, thesis[0], 6);
+        Assert.Equal((0 + 0.8) / 2, thesis[1], 6);
+        Assert.Equal((0.6 + 0.8) / 2, thesis[2], 6);
+
+        // Reference: one layer block of [a || b]; S on the b halves only, near-duplicates (cos > 0.9) left out.
+        float[] blocks = [1, 0, 0, 1, /* */ 0, 1, 1, 0, /* */ 1, 0, 0.6f, 0.8f];
+        var reference = Coincide.Transferability(blocks, 3, 4, new CoincideOptions { Transfer = TransferMode.Reference, Layers = 1 });
+        // b halves: (0,1), (1,0), (0.6,0.8) -> cos01 = 0, cos02 = 0.8, cos12 = 0.6; none above 0.9.
+        Assert.Equal(0.4, reference[0], 6);
+        Assert.Equal(0.3, reference[1], 6);
+        Assert.Equal(0.7, reference[2], 6);
+
+        // D of two unit rows at cosine 0.6: (2 * e^0 + 2 * e^(0.6 - 1)) / 4.
+        Assert.Equal((2 + (2 * Math.Exp(-0.4))) / 4, Coincide.Density([1, 0, 0.6f, 0.8f], 2, 2), 6);
+
+        var p = Coincide.Probability([0.2, 0.4], [1.0, 2.0], 0.1);
+        // logits 2 and 2 -> equal.
+        Assert.Equal(0.5, p[0], 9);
+        var q = Coincide.Probability([0.3, 0.1], [1.0, 1.0], 0.1);
+        Assert.Equal(Math.Exp(3) / (Math.Exp(3) + Math.Exp(1)), q[0], 9);
+    }
+
+    [Fact]
+    public void Job_WritesTheDocumentedFiles_Deterministically()
+    {
+        var (path, truth) = Planted(400, 20, 4, 8);
+        var labels = Path.Combine(Path.GetDirectoryName(path)!, "labels.txt");
+        File.WriteAllLines(labels, truth.Select(t => $"class{t}"));
+        var outA = TempDir();
+        var outB = TempDir();
+        var settings = new CoresetSettings { Features = path, Out = outA, Clusters = 8, Iterations = 5, Labels = labels, Coincide = new CoincideOptions { Ratio = 0.25, Transfer = TransferMode.Thesis } };
+        CoresetJob.Run(settings, _ => { });
+        CoresetJob.Run(settings with { Out = outB }, _ => { });
+
+        var (indices, shape) = ReadInt64(Path.Combine(outA, "indices.npy"));
+        Assert.Equal([100L], shape);
+        Assert.Equal(100, indices.Distinct().Count());
+        Assert.All(indices, i => Assert.InRange(i, 0, 399));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(outA, "indices.npy")), File.ReadAllBytes(Path.Combine(outB, "indices.npy")));
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(outA, "summary.json")));
+        Assert.Equal(400, summary.RootElement.GetProperty("n").GetInt32());
+        Assert.Equal(100, summary.RootElement.GetProperty("selected").GetInt32());
+        Assert.Equal(6, summary.RootElement.GetProperty("kmeans_objective").GetArrayLength());
+        Assert.Equal(4, summary.RootElement.GetProperty("label_coverage").GetProperty("covered").GetInt32());
+        Assert.True(File.Exists(Path.Combine(outA, "report.md")) && File.Exists(Path.Combine(outA, "p.png")) && File.Exists(Path.Combine(outA, "cluster_sizes.png")));
+
+        foreach (var method in new[] { "random", "semdedup", "selfsup", "nearest" })
+        {
+            var dir = TempDir();
+            CoresetJob.Run(settings with { Out = dir, Method = method }, _ => { });
+            var (chosen, _) = ReadInt64(Path.Combine(dir, "indices.npy"));
+            Assert.Equal(100, chosen.Distinct().Count());
+        }
+    }
+
+    [Fact]
+    public void Job_BadInputs_AreClearErrors()
+    {
+        var (path, _) = Planted(50, 4, 2, 3);
+        var out_ = TempDir();
+        Assert.StartsWith("--ratio must be in (0, 1] (got 1.5)", Assert.Throws<ArgumentException>(() => CoresetJob.Run(new CoresetSettings { Features = path, Out = out_, Clusters = 2, Coincide = new() { Ratio = 1.5 } }, _ => { })).Message);
+        Assert.StartsWith("--ratio must be in (0, 1] (got 0)", Assert.Throws<ArgumentException>(() => CoresetJob.Run(new CoresetSettings { Features = path, Out = out_, Clusters = 2, Coincide = new() { Ratio = 0 } }, _ => { })).Message);
+        Assert.Equal("--clusters must be in [1, N] (got K = 51, N = 50)", Assert.Throws<ArgumentException>(() => CoresetJob.Run(new CoresetSettings { Features = path, Out = out_, Clusters = 51 }, _ => { })).Message);
+
+        var ints = Path.Combine(TempDir(), "ints.npy");
+        Npy.Write(ints, new long[] { 1, 2, 3 }, 3);
+        Assert.Contains("dtype '<i8', expected float16 (<f2) or float32 (<f4)", Assert.Throws<InvalidDataException>(() => FeatureMatrix.Open(ints)).Message);
+        var vector = Path.Combine(TempDir(), "vector.npy");
+        Npy.Write(vector, new float[] { 1, 2, 3 }, 3);
+        Assert.Contains("shape (3), expected a matrix [N, D]", Assert.Throws<InvalidDataException>(() => FeatureMatrix.Open(vector)).Message);
+
+        var nan = Path.Combine(TempDir(), "nan.npy");
+        Npy.Write(nan, new float[] { 1, 0, float.NaN, 1, 0, 1 }, 3, 2);
+        var e = Assert.Throws<InvalidDataException>(() => CoresetJob.Run(new CoresetSettings { Features = nan, Out = out_, Clusters = 1 }, _ => { }));
+        Assert.Contains("row 1 holds NaN or infinity", e.Message);
+    }
+
+    private static (long[] Data, long[] Shape) ReadInt64(string path)
+    {
+        using var stream = File.OpenRead(path);
+        var header = Npy.ReadHeader(stream, path);
+        Assert.Equal("<i8", header.Descr);
+        var bytes = new byte[header.Count * 8];
+        stream.ReadExactly(bytes);
+        return (System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(bytes).ToArray(), header.Shape);
+    }
+}
