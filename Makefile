@@ -10,7 +10,7 @@ DOTNET   ?= dotnet
 MSBUILD_FLAGS := -c $(CONFIG) -nologo $(if $(CUDA),-p:StellaCuda=true,)
 STELLA   := $(DOTNET) src/Stella.Cli/bin/$(CONFIG)/net10.0/stella.dll
 
-.PHONY: help deps restore build test synth stream-train compare inspect bench clean
+.PHONY: help deps restore build test synth stream-train compare coreset-eval inspect bench clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -46,6 +46,15 @@ stream-train: build ## The main job: STELLA on the built-in benchmark (rendered 
 
 compare: build ## Benchmark, not a test: finetune, er, der++, lump, stella, stella-plus x seeds 0,1,2 on the default benchmark (about 80 min on 2 cores); writes runs/compare/.
 	@$(STELLA) compare --config $(or $(COMPARE_CONFIG),pipelines/synth.yaml) --methods $(or $(METHODS),finetune,er,der++,lump,stella,stella-plus) --seeds $(or $(SEEDS),0,1,2) --out $(or $(OUT),runs/compare)
+
+coreset-eval: build ## Benchmark: train on all clips, extract COINCIDE activations, train on a 20% COINCIDE coreset and a 20% random subset; prints Rel. (%).
+	@set -e; D=$(or $(OUT),runs/coreset-eval); mkdir -p $$D; \
+	[ -f $$D/full/results.json ] || $(STELLA) stream-train --config pipelines/synth.yaml --out $$D/full; \
+	$(STELLA) extract --run $$D/full --manifest $(DATA)/manifest.csv --out $$D/features.npy; \
+	$(STELLA) coreset --features $$D/features.npy --clusters 24 --ratio 0.2 --layers 3 --labels $$D/features.npy.labels.txt --out $$D/coincide; \
+	$(STELLA) coreset --features $$D/features.npy --clusters 24 --ratio 0.2 --method random --labels $$D/features.npy.labels.txt --out $$D/random; \
+	for m in coincide random; do [ -f $$D/train-$$m/results.json ] || $(STELLA) stream-train --config pipelines/synth.yaml --subset $$D/$$m/indices.npy --out $$D/train-$$m; done; \
+	/usr/bin/python3 tools/bench/rel.py $$D
 
 inspect: build ## Inspect one clip: make inspect CLIP=path.mp4 [RUN=dir].
 	@[ -n "$(CLIP)" ] || { echo "usage: make inspect CLIP=path/to/clip.mp4 [RUN=out/dir]" >&2; exit 2; }

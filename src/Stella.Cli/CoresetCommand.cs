@@ -45,3 +45,29 @@ internal static class CoresetCommand
         return command;
     }
 }
+
+/// <summary><c>stella extract</c>: COINCIDE activations of a trained run's model for a manifest's training clips.</summary>
+internal static class ExtractCommand
+{
+    public static Command Create()
+    {
+        var run = new Option<string>("--run") { Description = "Run folder whose latest checkpoint holds the model.", Required = true };
+        var manifest = new Option<string>("--manifest") { Description = "Manifest (this project's format) of the clips.", Required = true };
+        var output = new Option<string>("--out") { Description = "Feature file (.npy float32 [N, 2 M D]); PATH.clips.txt and PATH.labels.txt name the rows.", Required = true };
+        var model = new Option<string>("--model") { Description = "Model preset of the run (tiny or base).", DefaultValueFactory = _ => "tiny" };
+        var layers = new Option<string?>("--layers") { Description = "Comma-separated block indices (modality blocks first, then joint). Default: all." };
+        var command = new Command("extract", "Activations of our audio-video model for COINCIDE: per layer, the attention output's video and audio tokens, mean-pooled, tanh, L2, concatenated / sqrt(2M).")
+        {
+            run, manifest, output, model, layers,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var chosen = parse.GetValue(layers)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(s => int.TryParse(s, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : throw new ArgumentException($"--layers: '{s}' is not an integer")).ToList();
+            await new Stella.Pipeline.ExtractJob(parse.GetValue(run)!, parse.GetValue(manifest)!, parse.GetValue(output)!, parse.GetValue(model)!, chosen,
+                line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}")).RunAsync(ct);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -14,12 +14,13 @@ internal static class StreamTrainCommand
         var seed = new Option<int?>("--seed") { Description = "Seed. Default: the config's (0)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
         var device = new Option<string?>("--device") { Description = "cpu (default), cuda or auto." };
+        var subset = new Option<string?>("--subset") { Description = "Train on a coreset: .npy int64 rows of the manifest's training clips (from 'stella coreset')." };
         var command = new Command("stream-train",
             "Stream task-ordered clips through decode -> features -> patches -> batches into the learner (TPL Dataflow, bounded, parallel " +
             "decode), keep the rehearsal memory as Parquet, checkpoint every N steps, evaluate zero-shot retrieval after every task, and " +
             "write results.json, report.md, metrics.jsonl and quarantine.csv. Ctrl-C writes a checkpoint; --resume continues.")
         {
-            config, method, output, seed, resume, device,
+            config, method, output, seed, resume, device, subset,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -27,6 +28,7 @@ internal static class StreamTrainCommand
             job.Method = parse.GetValue(method) ?? job.Method;
             job.Seed = parse.GetValue(seed) ?? job.Seed;
             job.Device = parse.GetValue(device) ?? job.Device;
+            job.Subset = parse.GetValue(subset) is { } s ? Path.GetFullPath(s) : job.Subset;
             var outDir = parse.GetValue(output) ?? Path.Combine("runs", $"{job.Name}-{job.Method}-s{job.Seed}");
             using var stop = new StopSignals(ct);
             var display = new StreamTrainDisplay();

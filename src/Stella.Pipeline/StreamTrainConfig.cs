@@ -65,6 +65,12 @@ public sealed class StreamTrainConfig
     /// <summary>Training clips per class (the first ones, evaluation window) the linear probe is fitted on; 0 turns it off. Default 5.</summary>
     public int ProbePerClass { get; set; } = 5;
 
+    /// <summary>
+    /// A coreset to train on: a .npy of int64 row numbers into the manifest's training clips in manifest order (what
+    /// <c>stella coreset</c> writes for features from <c>stella extract</c>). Default: all training clips.
+    /// </summary>
+    public string? Subset { get; set; }
+
     /// <summary>Loads a config file.</summary>
     public static StreamTrainConfig Load(string path)
     {
@@ -98,7 +104,7 @@ public sealed class StreamTrainConfig
     public string Hash()
     {
         var key = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{Manifest}|{Method}|{Model}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate}|{ContrastiveWeight}|{MemoryMib}|{MemoryItems}");
+            $"{Manifest}|{Method}|{Model}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate}|{ContrastiveWeight}|{MemoryMib}|{MemoryItems}|{Subset}");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
     }
 }

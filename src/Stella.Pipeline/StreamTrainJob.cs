@@ -75,9 +75,17 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         var plots = Directory.CreateDirectory(Path.Combine(outDir, "plots")).FullName;
         var periodic = new PeriodicCheckpointer(checkpoints, Math.Max(1, config.CheckpointEvery));
         var rng = new Random(config.Seed);
+        var training = manifest.Split(ClipSplit.Train).ToList();
+        if (config.Subset is { } subset)
+        {
+            var keep = ReadSubset(config.Resolve(subset), training.Count);
+            training = training.Where((_, i) => keep.Contains(i)).ToList();
+            log($"training on the subset {subset}: {training.Count} clips");
+        }
+
         var tasks = learner.NeedsJointStream
-            ? [manifest.Split(ClipSplit.Train).OrderBy(_ => rng.Next()).ToList()]
-            : manifest.Tasks.Tasks.Select((_, t) => manifest.Split(ClipSplit.Train).Where(c => c.Task == t).ToList()).ToList();
+            ? [training.OrderBy(_ => rng.Next()).ToList()]
+            : manifest.Tasks.Tasks.Select((_, t) => training.Where(c => c.Task == t).ToList()).ToList();
 
         // A clip's training window depends only on (run seed, task, position in the task), so read-ahead and resuming change timing only.
         var cache = new FeatureCache(
@@ -252,6 +260,27 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         state.TrainSeconds += started.Elapsed.TotalSeconds;
         state.ClipsConsumed += consumed - offset;
         return position;
+    }
+
+    private static HashSet<int> ReadSubset(string path, int count)
+    {
+        using var stream = File.OpenRead(path);
+        var header = Stella.Core.Arrays.Npy.ReadHeader(stream, path);
+        if (header.Descr != "<i8" || header.Shape.Length != 1)
+        {
+            throw new InvalidDataException($"{path}: a subset is a 1-D int64 .npy (got dtype '{header.Descr}', shape ({string.Join(", ", header.Shape)}))");
+        }
+
+        var bytes = new byte[header.Count * 8];
+        stream.ReadExactly(bytes);
+        var rows = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(bytes).ToArray();
+        var bad = rows.FirstOrDefault(r => r < 0 || r >= count, -1);
+        if (rows.Any(r => r < 0 || r >= count))
+        {
+            throw new InvalidDataException($"{path}: row {bad} is outside the manifest's {count} training clips");
+        }
+
+        return rows.Select(r => (int)r).ToHashSet();
     }
 
     private static void LogEvaluation(TrainingLog trainingLog, long step, int task, Evaluation eval)

@@ -108,6 +108,20 @@ public sealed class StreamTrainTests
         Assert.Equal(items, memory.Manifest.Clips.Count);
         Assert.True((await memory.TrainAsync(memory.Manifest.Clips[0], 0, 0, CancellationToken.None)).Ok);
 
+        // COINCIDE's activations of the trained model: one unit row per training clip, [video || audio] per layer.
+        var features = Path.Combine(outDir, "features.npy");
+        Assert.Equal(16, await new ExtractJob(outDir, Path.Combine(data, "manifest.csv"), features, "tiny", [0, 2], _ => { }).RunAsync(CancellationToken.None));
+        var (values, shape) = Stella.Core.Arrays.Npy.ReadFloat32(features);
+        Assert.Equal([16L, 4L * 128], shape);
+        Assert.All(Enumerable.Range(0, 16), r => Assert.InRange(Math.Sqrt(values.Skip(r * 512).Take(512).Sum(v => v * (double)v)), 0.999, 1.001));
+        Assert.Equal(16, File.ReadAllLines(features + ".clips.txt").Length);
+        var subset = Path.Combine(outDir, "subset.npy");
+        Stella.Core.Arrays.Npy.Write(subset, new long[] { 3, 16 }, 2);
+        var config = Config(Path.Combine(data, "manifest.csv"));
+        config.Subset = subset;
+        var outside = await Assert.ThrowsAsync<InvalidDataException>(() => new StreamTrainJob(config, TestData.TempDir(), _ => { }).RunAsync(false, CancellationToken.None));
+        Assert.Equal($"{subset}: row 16 is outside the manifest's 16 training clips", outside.Message);
+
         var again = await Assert.ThrowsAsync<ArgumentException>(() => new StreamTrainJob(Config(Path.Combine(data, "manifest.csv")), outDir, _ => { }).RunAsync(false, CancellationToken.None));
         Assert.Contains("--resume", again.Message);
     }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Stella.Bench;
 
-// make bench: every benchmark prints its figures; none asserts. Usage: Stella.Bench [data|step|checkpoint|shards|stream|all] [DATA_DIR] [JOBS] [CONFIG].
+// make bench: every benchmark prints its figures; none asserts. Usage: Stella.Bench [data|step|checkpoint|shards|coreset|stream|all] [DATA_DIR] [JOBS] [CONFIG].
 var what = args.Length > 0 ? args[0] : "all";
 if (what == "step-one")
 {
@@ -28,6 +28,11 @@ if (what is "checkpoint" or "all")
 if (what is "shards" or "all")
 {
     await ShardBench.RunAsync(args.Length > 3 ? args[3] : "pipelines/synth.yaml");
+}
+
+if (what is "coreset" or "all")
+{
+    CoresetBench.Run();
 }
 
 if (what is "stream" or "all")

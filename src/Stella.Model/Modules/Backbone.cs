@@ -103,6 +103,37 @@ public sealed class Backbone : nn.Module
             : new Encoding(ja, jv, torch.empty(0), torch.empty(0), ma, mv);
     }
 
+    /// <summary>
+    /// The attention sub-layer outputs (before the residual add) of every block on full inputs, as COINCIDE reads a model: layers
+    /// 0..ModalityDepth-1 are the modality blocks (audio block l on the audio tokens, video block l on the video tokens), the next
+    /// JointDepth layers the joint blocks on the shared path (their output split into the audio and the video tokens).
+    /// </summary>
+    public List<(Tensor Audio, Tensor Video)> AttentionActivations(Tensor audioPatches, Tensor videoPatches)
+    {
+        var b = audioPatches.shape[0];
+        var a = Embed(audio_embed, audio_pos, audio_modality, audioPatches, AllIndices(b, (int)audioPatches.shape[1], audioPatches.device));
+        var v = Embed(video_embed, video_pos, video_modality, videoPatches, AllIndices(b, (int)videoPatches.shape[1], videoPatches.device));
+        var layers = new List<(Tensor, Tensor)>();
+        for (var l = 0; l < audio_blocks.Count; l++)
+        {
+            var (na, aa) = audio_blocks[l].ForwardWithAttention(a);
+            var (nv, av) = video_blocks[l].ForwardWithAttention(v);
+            layers.Add((aa, av));
+            (a, v) = (na, nv);
+        }
+
+        var la = (int)a.shape[1];
+        var x = torch.cat([a, v], 1);
+        foreach (var block in joint_blocks)
+        {
+            var (next, attention) = block.ForwardWithAttention(x, JointPath.Shared);
+            layers.Add((attention[.., ..la], attention[.., la..]));
+            x = next;
+        }
+
+        return layers;
+    }
+
     /// <summary>Runs modality outputs of (possibly mismatched) pairs through the shared joint path: the AVM's input.</summary>
     public (Tensor Audio, Tensor Video) JointShared(Tensor modalityAudio, Tensor modalityVideo)
     {

@@ -23,6 +23,16 @@ public sealed class Block : nn.Module<Tensor, Tensor>
     }
 
     /// <inheritdoc />
+    /// <summary>The block's output and its attention sub-layer's output (before the residual add): COINCIDE's activations.</summary>
+    public (Tensor Output, Tensor Attention) ForwardWithAttention(Tensor x)
+    {
+        var a = attn.forward(norm1.forward(x));
+        var h = x + a;
+        using var m = mlp.forward(norm2.forward(h));
+        return (h + m, a);
+    }
+
+    /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
         using var a = attn.forward(norm1.forward(x));

@@ -47,7 +47,10 @@ public sealed class JointBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => Forward(x, JointPath.Shared);
 
     /// <summary>Runs the block with the LayerNorm pair of <paramref name="path"/>.</summary>
-    public Tensor Forward(Tensor x, JointPath path)
+    public Tensor Forward(Tensor x, JointPath path) => ForwardWithAttention(x, path).Output;
+
+    /// <summary>The block's output on <paramref name="path"/> and its attention sub-layer's output (before the residual add).</summary>
+    public (Tensor Output, Tensor Attention) ForwardWithAttention(Tensor x, JointPath path)
     {
         var (n1, n2) = path switch
         {
@@ -55,9 +58,9 @@ public sealed class JointBlock : nn.Module<Tensor, Tensor>
             JointPath.Video => (norm1_v, norm2_v),
             _ => (norm1, norm2),
         };
-        using var a = attn.forward(n1.forward(x));
+        var a = attn.forward(n1.forward(x));
         var h = x + a;
         using var m = mlp.forward(n2.forward(h));
-        return h + m;
+        return (h + m, a);
     }
 }
