@@ -44,7 +44,7 @@ synth: build ## Render the built-in benchmark into $(DATA) unless it is there.
 stream-train: build ## The main job: STELLA on the built-in benchmark (rendered on first use); writes runs/synth-stella-s0/.
 	@$(STELLA) stream-train --config pipelines/synth.yaml $(if $(METHOD),--method $(METHOD),) $(if $(RESUME),--resume,) $(if $(OUT),--out $(OUT),)
 
-compare: build ## Benchmark, not a test: finetune, er, der++, lump, stella, stella-plus x seeds 0,1,2 on the default benchmark (about 80 min on 2 cores); writes runs/compare/.
+compare: build ## Benchmark, not a test: finetune, er, der++, lump, stella, stella-plus x seeds 0,1,2 on the default benchmark (60-80 min on 2 cores); writes runs/compare/.
 	@$(STELLA) compare --config $(or $(COMPARE_CONFIG),pipelines/synth.yaml) --methods $(or $(METHODS),finetune,er,der++,lump,stella,stella-plus) --seeds $(or $(SEEDS),0,1,2) --out $(or $(OUT),runs/compare)
 
 coreset-eval: build ## Benchmark: train on all clips, extract COINCIDE activations, train on a 20% COINCIDE coreset and a 20% random subset; prints Rel. (%).
