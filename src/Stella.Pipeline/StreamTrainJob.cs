@@ -45,6 +45,17 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
     public async Task<string> RunAsync(bool resume, CancellationToken cancellationToken)
     {
         TorchRuntime.Initialize();
+        // Peak RSS is a per-run figure: reset the kernel's high-water mark (VmHWM), which otherwise carries the peak of earlier
+        // runs in the same process (stella compare) into this one. Writing 5 to clear_refs is the documented reset (Linux >= 4.0).
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log($"note: peak RSS cannot be reset here ({e.Message}); it includes earlier work of this process");
+        }
+
         var source = Source ?? await ClipFileSource.OpenAsync(config, log, cancellationToken).ConfigureAwait(false);
         var manifest = source.Manifest;
         var model = ModelConfig.Preset(config.Model);

@@ -6,6 +6,8 @@ namespace Stella.Pipeline.Tests;
 
 public sealed class CompareTests
 {
+    static CompareTests() => Stella.Model.Runtime.TorchRuntime.Initialize();
+
     private static object Direction(double a, double f) => new Dictionary<string, object>
     {
         ["R@1"] = new { A = a / 4, F = f / 4 }, ["R@5"] = new { A = a / 2, F = f / 2 }, ["R@10"] = new { A = a, F = f }, ["avg"] = new { A = 7 * a / 12, F = 7 * f / 12 },
@@ -78,8 +80,10 @@ public sealed class CompareTests
     [InlineData(new[] { 1.0, 3.0, 2.0 }, true, 1, 2)]
     [InlineData(new[] { 1.0, 3.0, 2.0 }, false, 0, 2)]
     [InlineData(new[] { 3.0, 3.0, 2.0 }, true, 0, 2)]
-    [InlineData(new[] { double.NaN, 1.0 }, true, 1, -1)]
-    [InlineData(new[] { 2.0 }, true, 0, -1)]
+    [InlineData(new[] { double.NaN, 1.0, 0.5 }, true, 1, 2)]
+    [InlineData(new[] { double.NaN, 1.0 }, true, -1, -1)]
+    [InlineData(new[] { 2.0 }, true, -1, -1)]
+    [InlineData(new[] { 2.0, 2.0, 2.0 }, false, -1, -1)]
     public void BestTwo_MarksBestAndSecond(double[] values, bool higher, int best, int second)
     {
         Assert.Equal((best, second), Ranking.BestTwo(values, higher));
