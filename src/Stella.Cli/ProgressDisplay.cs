@@ -7,7 +7,7 @@ internal static class ProgressDisplay
 {
     public static async Task RunAsync(string what, int total, Func<IProgress<int>, Task> work)
     {
-        if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
+        if (StreamTrainDisplay.Live)
         {
             await AnsiConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())

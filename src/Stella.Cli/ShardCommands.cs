@@ -58,10 +58,7 @@ internal static class ShardCommands
             }
 
             var outDir = parse.GetValue(output) ?? Path.Combine("runs", $"{job.Name}-{job.Method}-s{job.Seed}-replay");
-            using var stop = new StopSignals(ct);
-            var display = new StreamTrainDisplay();
-            var run = new StreamTrainJob(job, outDir, display.Log) { Source = source };
-            await display.RunAsync(run.Progress, () => run.RunAsync(parse.GetValue(resume), stop.Token));
+            await StreamTrainCommand.RunAsync(job, outDir, source, parse.GetValue(resume), ct);
             return 0;
         });
         return command;

@@ -30,12 +30,18 @@ internal static class StreamTrainCommand
             job.Device = parse.GetValue(device) ?? job.Device;
             job.Subset = parse.GetValue(subset) is { } s ? Path.GetFullPath(s) : job.Subset;
             var outDir = parse.GetValue(output) ?? Path.Combine("runs", $"{job.Name}-{job.Method}-s{job.Seed}");
-            using var stop = new StopSignals(ct);
-            var display = new StreamTrainDisplay();
-            var run = new StreamTrainJob(job, outDir, display.Log);
-            await display.RunAsync(run.Progress, () => run.RunAsync(parse.GetValue(resume), stop.Token));
+            await RunAsync(job, outDir, null, parse.GetValue(resume), ct);
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Runs a stream-train job (clips from <paramref name="source"/>, or the config's manifest) under the live display, stopped by SIGINT/SIGTERM.</summary>
+    public static async Task RunAsync(StreamTrainConfig job, string outDir, Stella.Pipeline.Sources.IClipSource? source, bool resume, CancellationToken ct)
+    {
+        using var stop = new StopSignals(ct);
+        var display = new StreamTrainDisplay();
+        var run = new StreamTrainJob(job, outDir, display.Log) { Source = source };
+        await display.RunAsync(run.Progress, () => run.RunAsync(resume, stop.Token));
     }
 }

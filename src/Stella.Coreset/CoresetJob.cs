@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using ScottPlot;
 using Stella.Core.Arrays;
+using Stella.Core.Diagnostics;
 
 namespace Stella.Coreset;
 
@@ -118,6 +119,8 @@ public static class CoresetJob
         }
 
         phases.Add(Phase("select", watch));
+        // The random subset the label coverage is compared against (another seed than a --method random run's).
+        var random = labels is null ? null : Baselines.Random(labels.Length, budget, settings.Seed + 1);
         Directory.CreateDirectory(settings.Out);
         Npy.Write(Path.Combine(settings.Out, "indices.npy"), indices.Select(i => (long)i).ToArray(), indices.Length);
         Npy.Write(Path.Combine(settings.Out, "assignments.npy"), km.Assignments, km.Assignments.Length);
@@ -128,11 +131,16 @@ public static class CoresetJob
             ratio, tau = settings.Coincide.Tau, transfer = settings.Coincide.Transfer.ToString().ToLowerInvariant(), seed = settings.Seed,
             iterations = settings.Iterations, kmeans_objective = km.Objective.Select(o => Math.Round(o, 6)).ToArray(),
             empty_clusters = sizes.Count(s => s == 0), phases,
-            label_coverage = labels is null ? null : Coverage(labels, indices, budget, settings.Seed),
+            label_coverage = labels is null ? null : new
+            {
+                labels = labels.Distinct().Count(),
+                covered = indices.Select(i => labels[i]).Distinct().Count(),
+                covered_by_random = random!.Select(i => labels[i]).Distinct().Count(),
+            },
         };
         var path = Path.Combine(settings.Out, "summary.json");
         File.WriteAllText(path, JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
-        WriteReport(settings, x, km, sizes, scores, indices, labels, budget);
+        WriteReport(settings, x, km, sizes, scores, indices, budget, labels, random);
         log($"selected {indices.Length} of {x.Rows} rows -> {settings.Out}");
         return path;
     }
@@ -200,27 +208,9 @@ public static class CoresetJob
         return cosine;
     }
 
-    private static object Coverage(string[] labels, int[] indices, int budget, int seed)
-    {
-        var random = Baselines.Random(labels.Length, budget, seed + 1);
-        return new
-        {
-            labels = labels.Distinct().Count(),
-            covered = indices.Select(i => labels[i]).Distinct().Count(),
-            covered_by_random = random.Select(i => labels[i]).Distinct().Count(),
-        };
-    }
+    private static object Phase(string name, Stopwatch watch) => new { name, seconds = Math.Round(watch.Elapsed.TotalSeconds, 3), peak_rss_mb = Math.Round(ProcessMemory.PeakRssMb(), 1) };
 
-    private static object Phase(string name, Stopwatch watch) => new { name, seconds = Math.Round(watch.Elapsed.TotalSeconds, 3), peak_rss_mb = Math.Round(PeakRssMb(), 1) };
-
-    /// <summary>Peak resident set size of this process so far (VmHWM).</summary>
-    public static double PeakRssMb()
-    {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-    }
-
-    private static void WriteReport(CoresetSettings settings, FeatureMatrix x, KMeansResult km, int[] sizes, ClusterScores? scores, int[] indices, string[]? labels, int budget)
+    private static void WriteReport(CoresetSettings settings, FeatureMatrix x, KMeansResult km, int[] sizes, ClusterScores? scores, int[] indices, int budget, string[]? labels, int[]? random)
     {
         var sizePlot = new Plot();
         var sorted = sizes.OrderByDescending(v => v).Select(v => (double)v).ToArray();
@@ -251,9 +241,8 @@ public static class CoresetJob
             sb.Append('\n');
         }
 
-        if (labels is not null)
+        if (labels is not null && random is not null)
         {
-            var random = Baselines.Random(labels.Length, budget, settings.Seed + 1);
             var all = labels.GroupBy(l => l).ToDictionary(g => g.Key, g => g.Count());
             var ours = indices.GroupBy(i => labels[i]).ToDictionary(g => g.Key, g => g.Count());
             var theirs = random.GroupBy(i => labels[i]).ToDictionary(g => g.Key, g => g.Count());

@@ -44,37 +44,12 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
         {
             using var sums = zeros(clusters, d, device: dev);
             using var counts = zeros(clusters, dtype: ScalarType.Int64, device: dev);
-            double total = 0;
-            for (var start = 0; start < x.Rows; start += blockRows)
-            {
-                using var scope = NewDisposeScope();
-                var n = Math.Min(blockRows, x.Rows - start);
-                x.ReadRows(start, n, block.AsSpan(0, n * d));
-                var rows = tensor(block.AsSpan(0, n * d).ToArray(), [n, d], device: dev);
-                var (best, index) = rows.matmul(centroids.t()).max(1);
-                total += best.sum().to_type(ScalarType.Float64).item<double>();
-                sums.index_add_(0, index, rows, 1);
-                counts.index_add_(0, index, ones_like(index), 1);
-                index.cpu().data<long>().ToArray().Select(v => (int)v).ToArray().CopyTo(assignments, start);
-            }
-
-            objective.Add(total / x.Rows);
+            objective.Add(Assign(x, centroids, assignments, block, sums, counts));
             Update(centroids, sums, counts);
         }
 
         // Final assignment against the final centroids, so assignments and centroids agree.
-        double last = 0;
-        for (var start = 0; start < x.Rows; start += blockRows)
-        {
-            using var scope = NewDisposeScope();
-            var n = Math.Min(blockRows, x.Rows - start);
-            x.ReadRows(start, n, block.AsSpan(0, n * d));
-            var (best, index) = tensor(block.AsSpan(0, n * d).ToArray(), [n, d], device: dev).matmul(centroids.t()).max(1);
-            last += best.sum().to_type(ScalarType.Float64).item<double>();
-            index.cpu().data<long>().ToArray().Select(v => (int)v).ToArray().CopyTo(assignments, start);
-        }
-
-        objective.Add(last / x.Rows);
+        objective.Add(Assign(x, centroids, assignments, block, null, null));
         return new KMeansResult(centroids.cpu().data<float>().ToArray(), assignments, objective, watch.Elapsed.TotalSeconds);
     }
 
@@ -121,6 +96,30 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
         }
 
         return chosen;
+    }
+
+    /// <summary>
+    /// One pass over the rows: each row's best centroid into <paramref name="assignments"/>, and (when given) the rows summed and
+    /// counted per centroid for the update; returns the mean cosine to the assigned centroid.
+    /// </summary>
+    private double Assign(FeatureMatrix x, Tensor centroids, int[] assignments, float[] block, Tensor? sums, Tensor? counts)
+    {
+        var d = x.Dims;
+        double total = 0;
+        for (var start = 0; start < x.Rows; start += blockRows)
+        {
+            using var scope = NewDisposeScope();
+            var n = Math.Min(blockRows, x.Rows - start);
+            x.ReadRows(start, n, block.AsSpan(0, n * d));
+            var rows = tensor(block.AsSpan(0, n * d).ToArray(), [n, d], device: centroids.device);
+            var (best, index) = rows.matmul(centroids.t()).max(1);
+            total += best.sum().to_type(ScalarType.Float64).item<double>();
+            sums?.index_add_(0, index, rows, 1);
+            counts?.index_add_(0, index, ones_like(index), 1);
+            index.cpu().data<long>().ToArray().Select(v => (int)v).ToArray().CopyTo(assignments, start);
+        }
+
+        return total / x.Rows;
     }
 
     private static void Update(Tensor centroids, Tensor sums, Tensor counts)

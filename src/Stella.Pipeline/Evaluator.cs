@@ -15,7 +15,11 @@ namespace Stella.Pipeline;
 /// <param name="Gap">Modality gap per task.</param>
 /// <param name="Localization">Localization accuracy (percent) per task; null where no ground truth exists.</param>
 /// <param name="Probe">Linear-probe classification accuracy (percent) of each task's retrieval clips; null without a probe set.</param>
-public sealed record Evaluation(double[][] A2V, double[][] V2A, double[] Gap, double?[] Localization, double[]? Probe = null);
+public sealed record Evaluation(double[][] A2V, double[][] V2A, double[] Gap, double?[] Localization, double[]? Probe = null)
+{
+    /// <summary>Mean modality gap over tasks 0..<paramref name="task"/> (the tasks seen when this evaluation ran after task <paramref name="task"/>).</summary>
+    public double SeenGap(int task) => Gap.Take(task + 1).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
+}
 
 /// <summary>
 /// Zero-shot evaluation on the retrieval clips (the evaluator, not the learner, knows their tasks): pooled unimodal embeddings of
@@ -106,20 +110,7 @@ public sealed class Evaluator
                 var clip = _clips[i];
                 var frames = clip.VideoPatches!.Length / (3 * frameSize * frameSize);
                 var planar = Stella.Media.Patches.Patchify.VideoInverse(clip.VideoPatches, frames, 3, frameSize, frameSize, patch);
-                var rgb = new byte[frames * frameSize * frameSize * 3];
-                var plane = frameSize * frameSize;
-                for (var f = 0; f < frames; f++)
-                {
-                    for (var c = 0; c < 3; c++)
-                    {
-                        for (var p = 0; p < plane; p++)
-                        {
-                            var v = (planar[(((f * 3) + c) * plane) + p] * Stella.Media.Features.FrameFeatures.Std[c]) + Stella.Media.Features.FrameFeatures.Mean[c];
-                            rgb[(((f * plane) + p) * 3) + c] = (byte)Math.Clamp(Math.Round(v * 255), 0, 255);
-                        }
-                    }
-                }
-
+                var rgb = Stella.Media.Features.FrameFeatures.Denormalize(planar, frames, frameSize);
                 rows.Add(new Reports.AttentionRow($"task {t}: {clip.Clip.Label} ({clip.Clip.ClipId})", rgb, frames, _attention[i], Boxes(clip, frames, frameSize)));
             }
         }

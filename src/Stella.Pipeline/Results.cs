@@ -57,7 +57,7 @@ public static class Results
             {
                 samples_per_s = Math.Round(state.TrainClips / Math.Max(1e-9, state.TrainSeconds), 3),
                 step_ms = Math.Round(state.StepMilliseconds / Math.Max(1, state.Steps), 1),
-                peak_rss_mb = Math.Round(PeakRssMb(), 1),
+                peak_rss_mb = Math.Round(Stella.Core.Diagnostics.ProcessMemory.PeakRssMb(), 1),
                 // libtorch's CPU allocator keeps no peak statistics and TorchSharp exposes none for CUDA, so the exactly known part is
                 // reported: parameters, their gradients and Adam's two moments (4 x parameter bytes); activations are in peak_rss_mb.
                 peak_tensor_mb = (double?)null,
@@ -87,7 +87,7 @@ public static class Results
 
     /// <summary>Mean modality gap over the tasks seen so far, after each task.</summary>
     public static double[] SeenGap(IReadOnlyList<Evaluation> evals) =>
-        evals.Select((e, t) => e.Gap.Take(Math.Min(t + 1, e.Gap.Length)).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average()).ToArray();
+        evals.Select((e, t) => e.SeenGap(t)).ToArray();
 
     private static string Report(string method, StreamTrainConfig config, List<string> tasks, List<Evaluation> evals, double samplesPerSecond, int quarantined, bool square)
     {
@@ -162,11 +162,5 @@ public static class Results
 
         sb.Append(CultureInfo.InvariantCulture, $"Training throughput: {samplesPerSecond:0.00} clips/s. Quarantined clips: {quarantined} (see quarantine.csv). Scalars and attention images: metrics.jsonl, and TensorBoard event files in tensorboard/ (`tensorboard --logdir tensorboard` in this folder).\n");
         return sb.ToString();
-    }
-
-    private static double PeakRssMb()
-    {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
     }
 }

@@ -45,15 +45,10 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
     public async Task<string> RunAsync(bool resume, CancellationToken cancellationToken)
     {
         TorchRuntime.Initialize();
-        // Peak RSS is a per-run figure: reset the kernel's high-water mark (VmHWM), which otherwise carries the peak of earlier
-        // runs in the same process (stella compare) into this one. Writing 5 to clear_refs is the documented reset (Linux >= 4.0).
-        try
+        // Peak RSS is a per-run figure: the high-water mark otherwise carries earlier runs of this process (stella compare).
+        if (Stella.Core.Diagnostics.ProcessMemory.ResetPeak() is { } reason)
         {
-            File.WriteAllText("/proc/self/clear_refs", "5");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            log($"note: peak RSS cannot be reset here ({e.Message}); it includes earlier work of this process");
+            log($"note: peak RSS cannot be reset here ({reason}); it includes earlier work of this process");
         }
 
         var source = Source ?? await ClipFileSource.OpenAsync(config, log, cancellationToken).ConfigureAwait(false);
@@ -121,7 +116,6 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             {
                 var epochClips = Enumerable.Range(0, config.EpochsPerTask).SelectMany(_ => tasks[t]).ToList();
                 var offset = t == position.Task ? (int)position.ClipOffset : 0;
-                Progress.StartTask(t, () => (0, 0, 0));
                 var next = t + 1 < tasks.Count && !PrebuildFeatures ? tasks[t + 1] : null;
                 position = await TrainTaskAsync(learner, cache, quarantine, periodic, trainingLog, epochClips, t, offset, position.SamplesSeen, state,
                     startPrefetch: next is null ? null : () => prefetch = cache.PrefetchAsync(t + 1, next, config.PrefetchClips, config.Workers, cancellationToken),
@@ -303,7 +297,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             values[$"v2a_R@{Evaluator.Ks[k]}_seen"] = eval.V2A.Take(task + 1).Average(r => r[k]);
         }
 
-        values["modality_gap_seen"] = eval.Gap.Take(task + 1).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
+        values["modality_gap_seen"] = eval.SeenGap(task);
         var loc = eval.Localization.Take(task + 1).Where(l => l is not null).Select(l => l!.Value).ToList();
         values["localization_seen"] = loc.Count == 0 ? null : loc.Average();
         trainingLog.Write("eval", step, values);

@@ -43,11 +43,11 @@ internal static class CoresetBench
         var watch = Stopwatch.StartNew();
         var km = new SphericalKMeans(k, iterations, 1234).Fit(x);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  k-means {km.Seconds:0.0} s ({km.Seconds / (iterations + 1):0.00} s per assignment pass), objective (mean cosine) first {km.Objective[0]:0.00000} last {km.Objective[^1]:0.00000}, peak RSS {CoresetJob.PeakRssMb():0} MB"));
+            $"  k-means {km.Seconds:0.0} s ({km.Seconds / (iterations + 1):0.00} s per assignment pass), objective (mean cosine) first {km.Objective[0]:0.00000} last {km.Objective[^1]:0.00000}, peak RSS {Stella.Core.Diagnostics.ProcessMemory.PeakRssMb():0} MB"));
         var outDir = Path.Combine(Path.GetTempPath(), "stella-coreset-bench-out");
         watch.Restart();
         CoresetJob.Run(new CoresetSettings { Features = path, Out = outDir, Clusters = k, Iterations = iterations, Coincide = new CoincideOptions { Ratio = 0.2, Transfer = TransferMode.Thesis } }, _ => { });
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  COINCIDE end to end (k-means again + S, D, P, greedy MMD, files) {watch.Elapsed.TotalSeconds:0.0} s, peak RSS {CoresetJob.PeakRssMb():0} MB; phases in {outDir}/summary.json"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  COINCIDE end to end (k-means again + S, D, P, greedy MMD, files) {watch.Elapsed.TotalSeconds:0.0} s, peak RSS {Stella.Core.Diagnostics.ProcessMemory.PeakRssMb():0} MB; phases in {outDir}/summary.json"));
         Console.WriteLine($"  compare: python3 tools/bench/faiss_kmeans.py {path} {k} {iterations}");
     }
 }

@@ -33,4 +33,24 @@ public static class FrameFeatures
 
         return result;
     }
+
+    /// <summary>The inverse of <see cref="Normalize"/>: float [frames, 3, size, size] back to uint8 [frames, size, size, 3] (rounded, clamped).</summary>
+    public static byte[] Denormalize(ReadOnlySpan<float> planar, int frames, int size)
+    {
+        var plane = size * size;
+        var rgb = new byte[frames * plane * 3];
+        for (var f = 0; f < frames; f++)
+        {
+            for (var c = 0; c < 3; c++)
+            {
+                for (var p = 0; p < plane; p++)
+                {
+                    var v = (planar[(((f * 3) + c) * plane) + p] * Std[c]) + Mean[c];
+                    rgb[(((f * plane) + p) * 3) + c] = (byte)Math.Clamp(Math.Round(v * 255), 0, 255);
+                }
+            }
+        }
+
+        return rgb;
+    }
 }

@@ -57,7 +57,7 @@ public static class MemoryReport
 
             Pictures.Spectrogram(Path.Combine(outDir, name + "-spectrogram.png"), fbank, model.AudioFrames, model.MelBins, 0.01, $"{item.ClipId} (task {item.Task}, slot {item.Slot})");
             var planar = Patchify.VideoInverse(video, model.Frames, 3, model.FrameSize, model.FrameSize, model.Patch);
-            Pictures.FrameStrip(Path.Combine(outDir, name + "-frames.png"), ToRgb(planar, model.Frames, model.FrameSize), model.Frames, model.FrameSize,
+            Pictures.FrameStrip(Path.Combine(outDir, name + "-frames.png"), FrameFeatures.Denormalize(planar, model.Frames, model.FrameSize), model.Frames, model.FrameSize,
                 Enumerable.Range(0, model.Frames).Select(f => $"frame {f}").ToList());
             sb.Append(CultureInfo.InvariantCulture, $"{item.ClipId} (task {item.Task}){(item.AudioIndices.Length > 0 ? ", selected patches only (black: not kept)" : string.Empty)}:\n\n![spectrogram]({name}-spectrogram.png)\n![frames]({name}-frames.png)\n\n");
         }
@@ -81,24 +81,5 @@ public static class MemoryReport
         }
 
         return full;
-    }
-
-    private static byte[] ToRgb(float[] planar, int frames, int size)
-    {
-        var plane = size * size;
-        var rgb = new byte[frames * plane * 3];
-        for (var f = 0; f < frames; f++)
-        {
-            for (var c = 0; c < 3; c++)
-            {
-                for (var p = 0; p < plane; p++)
-                {
-                    var v = (planar[(((f * 3) + c) * plane) + p] * FrameFeatures.Std[c]) + FrameFeatures.Mean[c];
-                    rgb[(((f * plane) + p) * 3) + c] = (byte)Math.Clamp(Math.Round(v * 255), 0, 255);
-                }
-            }
-        }
-
-        return rgb;
     }
 }

@@ -21,6 +21,7 @@ public sealed class PatchShardSource : IClipSource
     private const int FilesKept = 6;
     private const string MemoryKey = "<memory>";
     private readonly Dictionary<(string ClipId, string Window), string> _fileOf;
+    private readonly Dictionary<string, SynthGroundTruth> _truth;
     private readonly ConcurrentDictionary<string, Lazy<Task<Dictionary<(string, string), PatchRow>>>> _loaded = new();
     private readonly ConcurrentQueue<string> _order = new();
 
@@ -28,7 +29,7 @@ public sealed class PatchShardSource : IClipSource
     {
         Manifest = manifest;
         _fileOf = fileOf;
-        GroundTruth = truth;
+        _truth = truth;
         Files = files;
         Damaged = damaged;
         WindowSeed = windowSeed;
@@ -38,7 +39,7 @@ public sealed class PatchShardSource : IClipSource
     public ClipManifest Manifest { get; }
 
     /// <inheritdoc />
-    public IReadOnlyDictionary<string, SynthGroundTruth> GroundTruth { get; }
+    public IReadOnlyDictionary<string, SynthGroundTruth> GroundTruth => _truth;
 
     /// <summary>Shard files in use.</summary>
     public int Files { get; }
@@ -195,7 +196,7 @@ public sealed class PatchShardSource : IClipSource
         var entry = _loaded.GetOrAdd(path, p =>
         {
             _order.Enqueue(p);
-            while (_order.Count > FilesKept && _order.TryDequeue(out var old) && old != MemoryKey)
+            while (_order.Count > FilesKept && _order.TryDequeue(out var old))
             {
                 _loaded.TryRemove(old, out _);
             }
@@ -215,7 +216,7 @@ public sealed class PatchShardSource : IClipSource
         {
             foreach (var row in (await Load(path, ct).ConfigureAwait(false)).Values.Where(r => r.GroundTruth.Length > 0))
             {
-                ((Dictionary<string, SynthGroundTruth>)GroundTruth)[row.ClipId] = JsonSerializer.Deserialize<SynthGroundTruth>(row.GroundTruth)!;
+                _truth[row.ClipId] = JsonSerializer.Deserialize<SynthGroundTruth>(row.GroundTruth)!;
             }
         }
     }
