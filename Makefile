@@ -10,7 +10,7 @@ DOTNET   ?= dotnet
 MSBUILD_FLAGS := -c $(CONFIG) -nologo $(if $(CUDA),-p:StellaCuda=true,)
 STELLA   := $(DOTNET) src/Stella.Cli/bin/$(CONFIG)/net10.0/stella.dll
 
-.PHONY: help deps restore build test synth stream-train compare coreset-eval inspect bench clean
+.PHONY: help deps restore build test synth stream-train compare coreset-eval inspect bench bench-coreset clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -60,8 +60,12 @@ inspect: build ## Inspect one clip: make inspect CLIP=path.mp4 [RUN=dir].
 	@[ -n "$(CLIP)" ] || { echo "usage: make inspect CLIP=path/to/clip.mp4 [RUN=out/dir]" >&2; exit 2; }
 	@$(STELLA) inspect $(CLIP) --out $(RUN)
 
-bench: synth ## Benchmarks (print figures, assert nothing): data path vs bare ffmpeg; step full vs STELLA; checkpoints; stream-train end to end vs training-only (~15 min).
+bench: synth ## Benchmarks (print figures, assert nothing): data path vs bare ffmpeg; step full vs STELLA; checkpoints; shards; coreset (a) 100k x 1024 and (b) LLaVA scale 665k x 20480 (27 GB in /tmp, ~45 min); stream-train end to end vs training-only (~1 h in all).
 	@$(DOTNET) tools/Stella.Bench/bin/$(CONFIG)/net10.0/Stella.Bench.dll all $(DATA)
+
+bench-coreset: build ## Only the coreset benchmarks: (a) N=100k D=1024 K=1000 exact; (b) N=665,298 D=20,480 float16 K=10,000 with --project 256.
+	@$(DOTNET) tools/Stella.Bench/bin/$(CONFIG)/net10.0/Stella.Bench.dll coreset
+	@$(DOTNET) tools/Stella.Bench/bin/$(CONFIG)/net10.0/Stella.Bench.dll coreset-llava $(or $(BENCH_DIR),/tmp)
 
 clean: ## Remove build outputs (keeps data/ and runs/).
 	@$(DOTNET) clean Stella.Pipeline.sln -v q >/dev/null; find src tests tools \( -name bin -o -name obj \) -type d -prune -exec rm -rf {} +

@@ -8,7 +8,7 @@ internal static class CoresetCommand
 {
     public static Command Create()
     {
-        var features = new Option<string>("--features") { Description = ".npy feature matrix [N, D], float16 or float32 (the authors' extractor output works as it is).", Required = true };
+        var features = new Option<string>("--features") { Description = ".npy feature matrix [N, D], float16 or float32 (the authors' extractor output works as it is), or a folder of Parquet feature shards from stella extract --shard.", Required = true };
         var ratio = new Option<double>("--ratio") { Description = "Share of N to keep, in (0, 1].", DefaultValueFactory = _ => 0.2 };
         var clusters = new Option<int>("--clusters") { Description = "K of the spherical k-means.", Required = true };
         var tau = new Option<double>("--tau") { Description = "Temperature of P = softmax((S / D) / tau).", DefaultValueFactory = _ => 0.1 };
@@ -17,6 +17,7 @@ internal static class CoresetCommand
         var layers = new Option<int>("--layers") { Description = "Layer blocks per feature row (reference transferability uses the second half of each).", DefaultValueFactory = _ => 5 };
         var iterations = new Option<int>("--iterations") { Description = "k-means iterations.", DefaultValueFactory = _ => 20 };
         var plusPlus = new Option<bool>("--kmeans-plus-plus") { Description = "Seed centroids with k-means++ (one pass over the data per centroid) instead of random rows." };
+        var project = new Option<int>("--project") { Description = "Approximation for very wide features: cluster in a seeded random projection to this many dimensions, rebuild the centroids in the full space, and report the effect on the full-space objective (0: exact).", DefaultValueFactory = _ => 0 };
         var labels = new Option<string?>("--labels") { Description = "Text file with one label per row: the report shows how the coreset covers them against random." };
         var seed = new Option<int>("--seed") { Description = "Seed.", DefaultValueFactory = _ => 1234 };
         var output = new Option<string>("--out") { Description = "Folder for indices.npy, assignments.npy, centroids.npy, summary.json, report.md.", Required = true };
@@ -24,7 +25,7 @@ internal static class CoresetCommand
             "Cluster features with spherical k-means, then choose a coreset: COINCIDE (transferability, density, P per cluster, greedy MMD " +
             "inside each cluster) or a baseline (random, SemDeDup, Self-Sup prototypicality, nearest to centroid).")
         {
-            features, ratio, clusters, tau, method, transfer, layers, iterations, plusPlus, labels, seed, output,
+            features, ratio, clusters, tau, method, transfer, layers, iterations, plusPlus, project, labels, seed, output,
         };
         command.SetAction(parse =>
         {
@@ -38,6 +39,7 @@ internal static class CoresetCommand
             {
                 Features = parse.GetValue(features)!, Out = parse.GetValue(output)!, Clusters = parse.GetValue(clusters), Method = parse.GetValue(method)!,
                 Iterations = parse.GetValue(iterations), Seed = parse.GetValue(seed), Labels = parse.GetValue(labels), PlusPlus = parse.GetValue(plusPlus),
+                Project = parse.GetValue(project),
                 Coincide = new CoincideOptions { Ratio = parse.GetValue(ratio), Tau = parse.GetValue(tau), Transfer = mode, Layers = parse.GetValue(layers) },
             }, line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}"));
             return 0;
@@ -53,19 +55,21 @@ internal static class ExtractCommand
     {
         var run = new Option<string>("--run") { Description = "Run folder whose latest checkpoint holds the model.", Required = true };
         var manifest = new Option<string>("--manifest") { Description = "Manifest (this project's format) of the clips.", Required = true };
-        var output = new Option<string>("--out") { Description = "Feature file (.npy float32 [N, 2 M D]); PATH.clips.txt and PATH.labels.txt name the rows.", Required = true };
+        var output = new Option<string>("--out") { Description = "Feature file (.npy float32 [N, 2 M D]; PATH.clips.txt and PATH.labels.txt name the rows), or a folder of Parquet feature shards (with --shard).", Required = true };
+        var shard = new Option<int>("--shard") { Description = "This process' part of the training clips (0-based), written as a Parquet shard into the --out folder.", DefaultValueFactory = _ => 0 };
+        var numShards = new Option<int>("--num-shards") { Description = "Parts the training clips are split into (contiguous ranges).", DefaultValueFactory = _ => 1 };
         var model = new Option<string>("--model") { Description = "Model preset of the run (tiny or base).", DefaultValueFactory = _ => "tiny" };
         var layers = new Option<string?>("--layers") { Description = "Comma-separated block indices (modality blocks first, then joint). Default: all." };
         var command = new Command("extract", "Activations of our audio-video model for COINCIDE: per layer, the attention output's video and audio tokens, mean-pooled, tanh, L2, concatenated / sqrt(2M).")
         {
-            run, manifest, output, model, layers,
+            run, manifest, output, model, layers, shard, numShards,
         };
         command.SetAction(async (parse, ct) =>
         {
             var chosen = parse.GetValue(layers)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.TryParse(s, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : throw new ArgumentException($"--layers: '{s}' is not an integer")).ToList();
             await new Stella.Pipeline.ExtractJob(parse.GetValue(run)!, parse.GetValue(manifest)!, parse.GetValue(output)!, parse.GetValue(model)!, chosen,
-                line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}")).RunAsync(ct);
+                line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}"), parse.GetValue(shard), parse.GetValue(numShards)).RunAsync(ct);
             return 0;
         });
         return command;

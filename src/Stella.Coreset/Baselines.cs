@@ -34,7 +34,7 @@ public static class Baselines
     /// score is its highest cosine to any row visited before it in its cluster; the <paramref name="budget"/> rows with the lowest
     /// scores are kept. This is the threshold rule of SemDeDup with the threshold chosen to meet the budget exactly.
     /// </summary>
-    public static int[] SemDeDup(FeatureMatrix x, IReadOnlyList<int[]> members, double[] cosineToCentroid, int budget)
+    public static int[] SemDeDup(IRowSource x, IReadOnlyList<int[]> members, double[] cosineToCentroid, int budget)
     {
         var score = new double[x.Rows];
         foreach (var cluster in members.Where(m => m.Length > 0))

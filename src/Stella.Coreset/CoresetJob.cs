@@ -32,6 +32,15 @@ public sealed record CoresetSettings
     /// <summary>Seed the centroids with k-means++ instead of the reference's random rows (one pass over the data per centroid). Default false.</summary>
     public bool PlusPlus { get; init; }
 
+    /// <summary>
+    /// Cluster in a seeded random projection to this many dimensions instead of the full space (0: exact, the default). The
+    /// centroids are rebuilt in the full space afterwards and the effect on the full-space objective is measured and reported.
+    /// </summary>
+    public int Project { get; init; }
+
+    /// <summary>Rows of the exact full-space check of a projected clustering. Default 8,192.</summary>
+    public int ProjectionCheckRows { get; init; } = 8_192;
+
     /// <summary>A text file with one label per row, to report how the coreset covers them.</summary>
     public string? Labels { get; init; }
 
@@ -63,26 +72,35 @@ public static class CoresetJob
         }
 
         Stella.Model.Runtime.TorchRuntime.Initialize();
-        using var x = FeatureMatrix.Open(settings.Features);
+        var phases = new List<object>();
+        var featuresPath = settings.Features;
+        var labelsPath = settings.Labels;
+        if (Directory.Exists(featuresPath))
+        {
+            // A folder of Parquet feature shards (stella extract --shard): assembled once into a .npy next to the output.
+            var assemble = Stopwatch.StartNew();
+            featuresPath = Path.Combine(settings.Out, "features.npy");
+            FeatureShards.ToNpyAsync(settings.Features, featuresPath, log).GetAwaiter().GetResult();
+            phases.Add(Phase("assemble_shards", assemble));
+            labelsPath ??= featuresPath + ".labels.txt";
+        }
+
+        using var x = FeatureMatrix.Open(featuresPath);
         if (settings.Clusters < 1 || settings.Clusters > x.Rows)
         {
             throw new ArgumentException($"--clusters must be in [1, N] (got K = {settings.Clusters}, N = {x.Rows})");
         }
 
-        var labels = settings.Labels is null ? null : File.ReadAllLines(settings.Labels);
+        var labels = labelsPath is null ? null : File.ReadAllLines(labelsPath);
         if (labels is not null && labels.Length != x.Rows)
         {
-            throw new InvalidDataException($"{settings.Labels}: {labels.Length} labels for {x.Rows} feature rows");
+            throw new InvalidDataException($"{labelsPath}: {labels.Length} labels for {x.Rows} feature rows");
         }
 
-        var phases = new List<object>();
         var budget = Math.Max(1, (int)(ratio * x.Rows));
         log($"coreset: {settings.Method}, N = {x.Rows}, D = {x.Dims}, K = {settings.Clusters}, budget {budget}");
         var watch = Stopwatch.StartNew();
-        var km = new SphericalKMeans(settings.Clusters, settings.Iterations, settings.Seed, plusPlus: settings.PlusPlus).Fit(x);
-        phases.Add(Phase("kmeans", watch));
-        log($"k-means: {settings.Iterations} iterations in {km.Seconds:0.0} s, objective (mean cosine) {km.Objective[^1]:0.0000}");
-
+        var (km, projection) = Cluster(x, settings, phases, log);
         var k = settings.Clusters;
         var members = Enumerable.Range(0, k).Select(_ => new List<int>()).ToArray();
         for (var i = 0; i < x.Rows; i++)
@@ -92,13 +110,20 @@ public static class CoresetJob
 
         var memberArrays = members.Select(m => m.ToArray()).ToArray();
         var sizes = memberArrays.Select(m => m.Length).ToArray();
-        watch.Restart();
-        var cosine = CosineToCentroid(x, km);
-        phases.Add(Phase("cosine_to_centroid", watch));
+
+        // The baselines rank rows by their cosine to the centroid (one more pass); COINCIDE does not need it.
+        double[] Cosine()
+        {
+            watch.Restart();
+            var cosine = CosineToCentroid(x, km);
+            phases.Add(Phase("cosine_to_centroid", watch));
+            return cosine;
+        }
 
         int[] indices;
         ClusterScores? scores = null;
         watch.Restart();
+        var selectWatch = Stopwatch.StartNew();
         switch (settings.Method)
         {
             case "coincide":
@@ -108,17 +133,17 @@ public static class CoresetJob
                 indices = Baselines.Random(x.Rows, budget, settings.Seed);
                 break;
             case "nearest":
-                indices = Baselines.Nearest(sizes, memberArrays, cosine, budget);
+                indices = Baselines.Nearest(sizes, memberArrays, Cosine(), budget);
                 break;
             case "selfsup":
-                indices = Baselines.SelfSup(cosine, budget);
+                indices = Baselines.SelfSup(Cosine(), budget);
                 break;
             default:
-                indices = Baselines.SemDeDup(x, memberArrays, cosine, budget);
+                indices = Baselines.SemDeDup(x, memberArrays, Cosine(), budget);
                 break;
         }
 
-        phases.Add(Phase("select", watch));
+        phases.Add(Phase("select", selectWatch));
         // The random subset the label coverage is compared against (another seed than a --method random run's).
         var random = labels is null ? null : Baselines.Random(labels.Length, budget, settings.Seed + 1);
         Directory.CreateDirectory(settings.Out);
@@ -130,6 +155,7 @@ public static class CoresetJob
             features = settings.Features, method = settings.Method, n = x.Rows, d = x.Dims, k, budget, selected = indices.Length,
             ratio, tau = settings.Coincide.Tau, transfer = settings.Coincide.Transfer.ToString().ToLowerInvariant(), seed = settings.Seed,
             iterations = settings.Iterations, kmeans_objective = km.Objective.Select(o => Math.Round(o, 6)).ToArray(),
+            kmeans_objective_full_space = Math.Round(projection?.ObjectiveFullSpace ?? km.Objective[^1], 6), projection,
             empty_clusters = sizes.Count(s => s == 0), phases,
             label_coverage = labels is null ? null : new
             {
@@ -140,7 +166,7 @@ public static class CoresetJob
         };
         var path = Path.Combine(settings.Out, "summary.json");
         File.WriteAllText(path, JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
-        WriteReport(settings, x, km, sizes, scores, indices, budget, labels, random);
+        WriteReport(settings, x, km, projection, sizes, scores, indices, budget, labels, random);
         log($"selected {indices.Length} of {x.Rows} rows -> {settings.Out}");
         return path;
     }
@@ -183,6 +209,37 @@ public static class CoresetJob
         return (selected.ToArray(), new ClusterScores(sizes, s, density, p, order, quotas));
     }
 
+    /// <summary>k-means in the full space, or (with --project) in a random projection with full-space centroids rebuilt and checked.</summary>
+    private static (KMeansResult Km, ProjectionEffect? Projection) Cluster(FeatureMatrix x, CoresetSettings settings, List<object> phases, Action<string> log)
+    {
+        var kmeans = new SphericalKMeans(settings.Clusters, settings.Iterations, settings.Seed, plusPlus: settings.PlusPlus, progress: log);
+        var watch = Stopwatch.StartNew();
+        if (settings.Project <= 0)
+        {
+            var exact = kmeans.Fit(x);
+            phases.Add(Phase("kmeans", watch));
+            log($"k-means: {settings.Iterations} iterations in {exact.Seconds:0.0} s, objective (mean cosine) {exact.Objective[^1]:0.0000}");
+            return (exact, null);
+        }
+
+        var projected = RandomProjection.Project(x, settings.Project, settings.Seed);
+        phases.Add(Phase("projection", watch));
+        log($"projected {x.Rows} x {x.Dims} -> {settings.Project} dimensions in {watch.Elapsed.TotalSeconds:0.0} s");
+        watch.Restart();
+        var km = kmeans.Fit(projected);
+        phases.Add(Phase("kmeans", watch));
+        log($"k-means (projected): {settings.Iterations} iterations in {km.Seconds:0.0} s, objective there {km.Objective[^1]:0.0000}");
+        watch.Restart();
+        var (centroids, objective) = RandomProjection.FullSpaceCentroids(x, km.Assignments, settings.Clusters);
+        phases.Add(Phase("full_space_centroids", watch));
+        watch.Restart();
+        var check = RandomProjection.Check(x, centroids, km.Assignments, settings.ProjectionCheckRows, settings.Seed);
+        phases.Add(Phase("projection_check", watch));
+        var effect = new ProjectionEffect(settings.Project, Math.Round(km.Objective[^1], 6), Math.Round(objective, 6), check.Rows, Math.Round(check.Agreement, 6), Math.Round(check.Assigned, 6), Math.Round(check.Best, 6));
+        log($"full space: objective {objective:0.0000}; on {check.Rows} rows {check.Agreement:P1} in their nearest centroid's cluster, cosine {check.Assigned:0.0000} assigned vs {check.Best:0.0000} nearest");
+        return (km with { Centroids = centroids }, effect);
+    }
+
     private static double[] CosineToCentroid(FeatureMatrix x, KMeansResult km)
     {
         var cosine = new double[x.Rows];
@@ -194,23 +251,36 @@ public static class CoresetJob
             x.ReadRows(start, n, buffer.AsSpan(0, n * x.Dims));
             for (var r = 0; r < n; r++)
             {
-                double dot = 0;
                 var c = km.Assignments[start + r];
-                for (var j = 0; j < x.Dims; j++)
-                {
-                    dot += buffer[(r * x.Dims) + j] * (double)km.Centroids[(c * x.Dims) + j];
-                }
-
-                cosine[start + r] = dot;
+                cosine[start + r] = Dot(buffer.AsSpan(r * x.Dims, x.Dims), km.Centroids.AsSpan(c * x.Dims, x.Dims));
             }
         }
 
         return cosine;
     }
 
+    private static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        var va = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(a);
+        var vb = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(b);
+        var acc = System.Numerics.Vector<float>.Zero;
+        for (var i = 0; i < va.Length; i++)
+        {
+            acc += va[i] * vb[i];
+        }
+
+        double sum = System.Numerics.Vector.Sum(acc);
+        for (var j = va.Length * System.Numerics.Vector<float>.Count; j < a.Length; j++)
+        {
+            sum += a[j] * (double)b[j];
+        }
+
+        return sum;
+    }
+
     private static object Phase(string name, Stopwatch watch) => new { name, seconds = Math.Round(watch.Elapsed.TotalSeconds, 3), peak_rss_mb = Math.Round(ProcessMemory.PeakRssMb(), 1) };
 
-    private static void WriteReport(CoresetSettings settings, FeatureMatrix x, KMeansResult km, int[] sizes, ClusterScores? scores, int[] indices, int budget, string[]? labels, int[]? random)
+    private static void WriteReport(CoresetSettings settings, FeatureMatrix x, KMeansResult km, ProjectionEffect? projection, int[] sizes, ClusterScores? scores, int[] indices, int budget, string[]? labels, int[]? random)
     {
         var sizePlot = new Plot();
         var sorted = sizes.OrderByDescending(v => v).Select(v => (double)v).ToArray();
@@ -221,7 +291,14 @@ public static class CoresetJob
         sizePlot.SavePng(Path.Combine(settings.Out, "cluster_sizes.png"), 700, 400);
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"# Coreset: {settings.Method}\n\n{settings.Features}: N = {x.Rows}, D = {x.Dims}; K = {sizes.Length}; budget {budget} ({settings.Coincide.Ratio:P0}); selected {indices.Length}.\n\n");
-        sb.Append(CultureInfo.InvariantCulture, $"k-means objective (mean cosine to the assigned centroid) by iteration: {string.Join(", ", km.Objective.Select(o => o.ToString("0.0000", CultureInfo.InvariantCulture)))}.\n\n![cluster sizes](cluster_sizes.png)\n\n");
+        sb.Append(CultureInfo.InvariantCulture, $"k-means objective (mean cosine to the assigned centroid) by iteration: {string.Join(", ", km.Objective.Select(o => o.ToString("0.0000", CultureInfo.InvariantCulture)))}.\n\n");
+        if (projection is not null)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"Clustered in a random projection to {projection.Dims} dimensions (`--project`): objective there {projection.ObjectiveProjected:0.0000}; in the full space, with centroids rebuilt from the assignments, {projection.ObjectiveFullSpace:0.0000}. ");
+            sb.Append(CultureInfo.InvariantCulture, $"Exact full-space check on {projection.SampleRows} seeded rows: {projection.SampleAgreement:P1} already sit in their nearest full-space centroid's cluster; mean cosine {projection.SampleObjectiveAssigned:0.0000} to the assigned centroid against {projection.SampleObjectiveBest:0.0000} to the nearest.\n\n");
+        }
+
+        sb.Append("![cluster sizes](cluster_sizes.png)\n\n");
         if (scores is not null)
         {
             var pPlot = new Plot();

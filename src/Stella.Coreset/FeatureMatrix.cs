@@ -1,25 +1,27 @@
-using System.IO.MemoryMappedFiles;
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 using Stella.Core.Arrays;
 
 namespace Stella.Coreset;
 
 /// <summary>
-/// A float16 or float32 .npy matrix [N, D] read through a memory map, a block of rows at a time, so nothing holds N x D in RAM:
-/// the operating system pages the file in and out. Rows are L2-normalized as they are read (COINCIDE works on unit vectors); a
+/// A float16 or float32 .npy matrix [N, D] read with positioned reads, a block of rows at a time, so nothing holds N x D in RAM.
+/// Not a memory map: pages of a mapped file count in the process' resident set, so a 27 GB file read through a map shows a peak
+/// RSS near the machine's memory although none of it is needed twice; positioned reads leave caching to the page cache. Rows are L2-normalized as they are read (COINCIDE works on unit vectors); a
 /// row with a NaN or infinity is an error that names the row.
 /// </summary>
-public sealed class FeatureMatrix : IDisposable
+public sealed class FeatureMatrix : IRowSource, IDisposable
 {
-    private readonly MemoryMappedFile _file;
-    private readonly MemoryMappedViewAccessor _view;
+    private readonly SafeFileHandle _file;
     private readonly long _offset;
     private readonly bool _half;
 
-    private FeatureMatrix(string path, MemoryMappedFile file, MemoryMappedViewAccessor view, long offset, bool half, int rows, int dims)
+    private FeatureMatrix(string path, SafeFileHandle file, long offset, bool half, int rows, int dims)
     {
         Path = path;
         _file = file;
-        _view = view;
         _offset = offset;
         _half = half;
         Rows = rows;
@@ -67,42 +69,40 @@ public sealed class FeatureMatrix : IDisposable
             throw new InvalidDataException($"{path}: {length} bytes, the header promises {header.DataOffset + bytes} (truncated file?)");
         }
 
-        var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        var view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-        return new FeatureMatrix(path, file, view, header.DataOffset, half, checked((int)header.Shape[0]), checked((int)header.Shape[1]));
+        var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
+        return new FeatureMatrix(path, file, header.DataOffset, half, checked((int)header.Shape[0]), checked((int)header.Shape[1]));
     }
 
+    /// <summary>Bytes per value: 2 (float16) or 4 (float32).</summary>
+    public int ValueBytes => _half ? 2 : 4;
+
     /// <summary>Reads rows [start, start + count) into <paramref name="destination"/> (count x D), L2-normalized.</summary>
-    public unsafe void ReadRows(int start, int count, Span<float> destination)
+    public void ReadRows(int start, int count, Span<float> destination)
     {
-        byte* basePtr = null;
-        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePtr);
+        if (start < 0 || count < 0 || start + count > Rows)
+        {
+            throw new ArgumentOutOfRangeException(nameof(start), $"rows [{start}, {start + count}) outside [0, {Rows})");
+        }
+
+        var rowBytes = Dims * ValueBytes;
+        var total = (long)count * rowBytes;
+        var position = _offset + ((long)start * rowBytes);
+        if (!_half)
+        {
+            ReadExactly(MemoryMarshal.AsBytes(destination[..(count * Dims)]), position);
+            PrepareRows(null, destination, count, start);
+            return;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(checked((int)total));
         try
         {
-            var data = basePtr + _view.PointerOffset + _offset;
-            for (var r = 0; r < count; r++)
-            {
-                var row = destination.Slice(r * Dims, Dims);
-                var at = (long)(start + r) * Dims;
-                if (_half)
-                {
-                    var src = new ReadOnlySpan<Half>((Half*)data + at, Dims);
-                    for (var d = 0; d < Dims; d++)
-                    {
-                        row[d] = (float)src[d];
-                    }
-                }
-                else
-                {
-                    new ReadOnlySpan<float>((float*)data + at, Dims).CopyTo(row);
-                }
-
-                Normalize(row, start + r);
-            }
+            ReadExactly(buffer.AsSpan(0, (int)total), position);
+            PrepareRows(buffer, destination, count, start);
         }
         finally
         {
-            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -115,34 +115,132 @@ public sealed class FeatureMatrix : IDisposable
         }
     }
 
-    private void Normalize(Span<float> row, int index)
+    /// <summary>
+    /// Converts (float16 <paramref name="halves"/>, when given) and normalizes <paramref name="count"/> rows in place, rows in
+    /// parallel: they are independent, and on two cores this halves the cost of the widest files (about 1.4 ns a float16 value).
+    /// </summary>
+    private unsafe void PrepareRows(byte[]? halves, Span<float> destination, int count, int start)
     {
-        double sum = 0;
-        foreach (var v in row)
+        var dims = Dims;
+        var bad = int.MaxValue;
+        fixed (float* outPtr = destination)
+        fixed (byte* inPtr = halves)
         {
-            if (!float.IsFinite(v))
+            var output = (nint)outPtr;
+            var input = (nint)inPtr;
+            void Row(int r)
             {
-                throw new InvalidDataException($"{Path}: row {index} holds NaN or infinity; clean or drop it before selecting a coreset");
+                var row = new Span<float>((float*)output + ((long)r * dims), dims);
+                if (input != 0)
+                {
+                    var src = new ReadOnlySpan<Half>((Half*)input + ((long)r * dims), dims);
+                    for (var j = 0; j < dims; j++)
+                    {
+                        row[j] = (float)src[j];
+                    }
+                }
+
+                if (!Normalize(row))
+                {
+                    InterlockedMin(ref bad, start + r);
+                }
             }
 
-            sum += v * (double)v;
+            if ((long)count * dims < 1 << 16)
+            {
+                for (var r = 0; r < count; r++)
+                {
+                    Row(r);
+                }
+            }
+            else
+            {
+                Parallel.For(0, count, Row);
+            }
+        }
+
+        if (bad != int.MaxValue)
+        {
+            throw new InvalidDataException($"{Path}: row {bad} holds NaN or infinity; clean or drop it before selecting a coreset");
+        }
+    }
+
+    private static void InterlockedMin(ref int target, int value)
+    {
+        int current;
+        while (value < (current = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+
+    /// <summary>L2-normalizes <paramref name="row"/> in place; false when it holds NaN or infinity.</summary>
+    private static bool Normalize(Span<float> row)
+    {
+        var acc = Vector<float>.Zero;
+        var vectors = MemoryMarshal.Cast<float, Vector<float>>(row);
+        foreach (var v in vectors)
+        {
+            acc += v * v;
+        }
+
+        var sum = (double)Vector.Sum(acc);
+        for (var j = vectors.Length * Vector<float>.Count; j < row.Length; j++)
+        {
+            sum += row[j] * (double)row[j];
+        }
+
+        if (!double.IsFinite(sum))
+        {
+            // Either a NaN/infinity, or finite values whose float squares overflow: decide, then sum in double.
+            sum = 0;
+            foreach (var v in row)
+            {
+                if (!float.IsFinite(v))
+                {
+                    return false;
+                }
+
+                sum += v * (double)v;
+            }
         }
 
         // An all-zero row (the reference writes zeros for samples without tokens) stays zero: it is nobody's neighbour.
         if (sum > 0)
         {
             var scale = (float)(1 / Math.Sqrt(sum));
-            for (var d = 0; d < row.Length; d++)
+            var scaled = MemoryMarshal.Cast<float, Vector<float>>(row);
+            for (var j = 0; j < scaled.Length; j++)
             {
-                row[d] *= scale;
+                scaled[j] *= scale;
             }
+
+            for (var j = scaled.Length * Vector<float>.Count; j < row.Length; j++)
+            {
+                row[j] *= scale;
+            }
+        }
+
+        return true;
+    }
+
+    private void ReadExactly(Span<byte> target, long position)
+    {
+        while (target.Length > 0)
+        {
+            var read = RandomAccess.Read(_file, target, position);
+            if (read <= 0)
+            {
+                throw new EndOfStreamException($"{Path}: file ends at byte {position}, inside the feature matrix");
+            }
+
+            target = target[read..];
+            position += read;
         }
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        _view.Dispose();
         _file.Dispose();
     }
 }

@@ -18,10 +18,10 @@ public sealed record KMeansResult(float[] Centroids, int[] Assignments, IReadOnl
 /// (its centroid copied with a 1/1024 perturbation in opposite directions, as faiss splits). Rows stream from the file a block at a
 /// time, so memory holds K x D plus one block.
 /// </summary>
-public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed = 1234, int blockRows = 4096, Device? device = null, bool plusPlus = false)
+public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed = 1234, int blockRows = 4096, Device? device = null, bool plusPlus = false, Action<string>? progress = null)
 {
     /// <summary>Clusters <paramref name="x"/>.</summary>
-    public KMeansResult Fit(FeatureMatrix x)
+    public KMeansResult Fit(IRowSource x)
     {
         if (clusters < 1 || clusters > x.Rows)
         {
@@ -39,17 +39,17 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
         using var centroids = tensor(init, [clusters, d], device: dev);
         var assignments = new int[x.Rows];
         var objective = new List<double>();
-        var block = new float[Math.Min(blockRows, x.Rows) * d];
         for (var it = 0; it < iterations; it++)
         {
             using var sums = zeros(clusters, d, device: dev);
             using var counts = zeros(clusters, dtype: ScalarType.Int64, device: dev);
-            objective.Add(Assign(x, centroids, assignments, block, sums, counts));
+            objective.Add(Assign(x, centroids, assignments, sums, counts));
             Update(centroids, sums, counts);
+            progress?.Invoke($"k-means iteration {it + 1}/{iterations}: objective {objective[^1]:0.00000}, {watch.Elapsed.TotalSeconds:0} s");
         }
 
         // Final assignment against the final centroids, so assignments and centroids agree.
-        objective.Add(Assign(x, centroids, assignments, block, null, null));
+        objective.Add(Assign(x, centroids, assignments, null, null));
         return new KMeansResult(centroids.cpu().data<float>().ToArray(), assignments, objective, watch.Elapsed.TotalSeconds);
     }
 
@@ -58,7 +58,7 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
     /// (2 - 2 cos) to the nearest centre so far. It costs one pass over the data per centre, so it is an option for small K, not
     /// the default (the reference seeds at random).
     /// </summary>
-    private List<int> PlusPlus(FeatureMatrix x, Random rng)
+    private List<int> PlusPlus(IRowSource x, Random rng)
     {
         var d = x.Dims;
         var chosen = new List<int> { rng.Next(x.Rows) };
@@ -102,22 +102,17 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
     /// One pass over the rows: each row's best centroid into <paramref name="assignments"/>, and (when given) the rows summed and
     /// counted per centroid for the update; returns the mean cosine to the assigned centroid.
     /// </summary>
-    private double Assign(FeatureMatrix x, Tensor centroids, int[] assignments, float[] block, Tensor? sums, Tensor? counts)
+    private double Assign(IRowSource x, Tensor centroids, int[] assignments, Tensor? sums, Tensor? counts)
     {
-        var d = x.Dims;
         double total = 0;
-        for (var start = 0; start < x.Rows; start += blockRows)
+        RowBlocks.Each(x, blockRows, centroids.device, (start, rows) =>
         {
-            using var scope = NewDisposeScope();
-            var n = Math.Min(blockRows, x.Rows - start);
-            x.ReadRows(start, n, block.AsSpan(0, n * d));
-            var rows = tensor(block.AsSpan(0, n * d).ToArray(), [n, d], device: centroids.device);
             var (best, index) = rows.matmul(centroids.t()).max(1);
             total += best.sum().to_type(ScalarType.Float64).item<double>();
             sums?.index_add_(0, index, rows, 1);
             counts?.index_add_(0, index, ones_like(index), 1);
             index.cpu().data<long>().ToArray().Select(v => (int)v).ToArray().CopyTo(assignments, start);
-        }
+        });
 
         return total / x.Rows;
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Stella.Continual.Checkpoints;
 using Stella.Core.Arrays;
 using Stella.Core.Manifests;
+using Stella.Coreset;
 using Stella.Media.Decode;
 using Stella.Model;
 using Stella.Model.Config;
@@ -15,14 +16,24 @@ namespace Stella.Pipeline;
 /// <c>stella extract</c>: COINCIDE's activations of our own audio-video model for every training clip of a manifest (manifest
 /// order, evaluation window): per chosen layer, the attention output's video tokens and audio tokens (in place of the thesis'
 /// visual and text tokens) are mean-pooled, passed through tanh and L2-normalized, and the [video || audio] pairs of all M layers
-/// are concatenated and divided by sqrt(2M), so each row has unit norm. Writes PATH (float32 [N, 2 M D]) and PATH.clips.txt
-/// (the clip id of each row; a clip that cannot be decoded gets a row of zeros and is listed in PATH.quarantine.csv).
+/// are concatenated and divided by sqrt(2M), so each row has unit norm. Writes PATH (float32 [N, 2 M D]), PATH.clips.txt and
+/// PATH.labels.txt (the clip id and label of each row; a clip that cannot be decoded gets a row of zeros and is listed in
+/// PATH.quarantine.csv). When PATH does not end in .npy it is a folder of Parquet feature shards: shard <c>shard</c> of
+/// <c>numShards</c> holds one contiguous part of the rows, so machines (or processes) can each extract one part and
+/// <c>stella coreset --features PATH</c> reads the folder whole.
 /// </summary>
-public sealed class ExtractJob(string run, string manifestPath, string outPath, string model, IReadOnlyList<int>? layers, Action<string> log)
+public sealed class ExtractJob(string run, string manifestPath, string outPath, string model, IReadOnlyList<int>? layers, Action<string> log, int shard = 0, int numShards = 1)
 {
+    private bool Sharded => !outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Runs the extraction; returns the number of rows.</summary>
     public async Task<int> RunAsync(CancellationToken ct)
     {
+        if (!Sharded && numShards != 1)
+        {
+            throw new ArgumentException($"--shard/--num-shards write Parquet shards into a folder: give --out a folder, not the .npy file {outPath}");
+        }
+
         TorchRuntime.Initialize();
         var config = ModelConfig.Preset(model);
         var latest = new CheckpointStore(Path.Combine(run, "checkpoints"), string.Empty).Latest
@@ -30,7 +41,9 @@ public sealed class ExtractJob(string run, string manifestPath, string outPath, 
         using var trainer = new StellaTrainer(config);
         trainer.LoadState(latest);
         var manifest = StellaManifestReader.Read(manifestPath);
-        var clips = manifest.Split(ClipSplit.Train).ToList();
+        var all = manifest.Split(ClipSplit.Train).ToList();
+        var (first, count) = FeatureShards.Range(all.Count, shard, numShards);
+        var clips = all.GetRange(first, count);
         var total = config.ModalityDepth + config.JointDepth;
         var chosen = layers is { Count: > 0 } ? layers : Enumerable.Range(0, total).ToList();
         if (chosen.Any(l => l < 0 || l >= total))
@@ -41,8 +54,13 @@ public sealed class ExtractJob(string run, string manifestPath, string outPath, 
         var featurizer = new ClipFeaturizer(config, new DataRoot(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!), manifestPath);
         var width = 2 * chosen.Count * config.Dim;
         var data = new float[(long)clips.Count * width];
-        var quarantine = new Quarantine(outPath + ".quarantine.csv");
-        log($"extract: {clips.Count} training clips, layers {string.Join(",", chosen)} of {total}, {width} dims -> {outPath}");
+        if (Sharded)
+        {
+            Directory.CreateDirectory(outPath);
+        }
+
+        var quarantine = new Quarantine(Sharded ? Path.Combine(outPath, Path.ChangeExtension(FeatureShards.FileName(shard, numShards), ".quarantine.csv")) : outPath + ".quarantine.csv");
+        log($"extract: {clips.Count} training clips (rows {first}..{first + count - 1} of {all.Count}), layers {string.Join(",", chosen)} of {total}, {width} dims -> {outPath}");
         var outcomes = new ClipOutcome[clips.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, clips.Count), new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct },
             async (i, token) => outcomes[i] = await featurizer.RunAsync(clips[i], FrameWindow.Eval, token).ConfigureAwait(false)).ConfigureAwait(false);
@@ -70,9 +88,18 @@ public sealed class ExtractJob(string run, string manifestPath, string outPath, 
             quarantine.Add(bad);
         }
 
-        Npy.Write(outPath, data, clips.Count, width);
-        await File.WriteAllLinesAsync(outPath + ".clips.txt", clips.Select(c => c.ClipId), ct).ConfigureAwait(false);
-        await File.WriteAllLinesAsync(outPath + ".labels.txt", clips.Select(c => c.Label), ct).ConfigureAwait(false);
+        if (Sharded)
+        {
+            var rows = clips.Select((c, i) => new FeatureRow { Row = first + i, Clip = c.ClipId, Label = c.Label, Features = data.AsSpan(i * width, width).ToArray() }).ToList();
+            await FeatureShards.WriteAsync(outPath, shard, numShards, all.Count, rows, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            Npy.Write(outPath, data, clips.Count, width);
+            await File.WriteAllLinesAsync(outPath + ".clips.txt", clips.Select(c => c.ClipId), ct).ConfigureAwait(false);
+            await File.WriteAllLinesAsync(outPath + ".labels.txt", clips.Select(c => c.Label), ct).ConfigureAwait(false);
+        }
+
         log(string.Create(CultureInfo.InvariantCulture, $"wrote {clips.Count} rows ({outcomes.Count(o => !o.Ok)} quarantined as zero rows)"));
         return clips.Count;
     }

@@ -215,6 +215,128 @@ public sealed class CoincideTests
         Assert.Contains("row 1 holds NaN or infinity", e.Message);
     }
 
+    [Fact]
+    public void Projection_RecoversPlantedClusters_AndReportsItsFullSpaceEffect()
+    {
+        var (path, truth) = Planted(600, 256, 6, 11, half: true);
+        var dir = TempDir();
+        CoresetJob.Run(new CoresetSettings { Features = path, Out = dir, Clusters = 6, Iterations = 10, PlusPlus = true, Project = 16, Coincide = new CoincideOptions { Ratio = 0.2, Transfer = TransferMode.Thesis } }, _ => { });
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")));
+        var projection = summary.RootElement.GetProperty("projection");
+        Assert.Equal(16, projection.GetProperty("Dims").GetInt32());
+        Assert.Equal(600, projection.GetProperty("SampleRows").GetInt32());
+        // Planted clusters survive a projection to 16 dimensions: every row is already in its nearest full-space centroid's cluster.
+        Assert.Equal(1.0, projection.GetProperty("SampleAgreement").GetDouble());
+        Assert.Equal(projection.GetProperty("SampleObjectiveBest").GetDouble(), projection.GetProperty("SampleObjectiveAssigned").GetDouble(), 6);
+
+        // The reported full-space objective is the mean cosine of the rows to the written (full-space) centroids.
+        var assignments = ReadInt32(Path.Combine(dir, "assignments.npy"));
+        var (centroids, shape) = Npy.ReadFloat32(Path.Combine(dir, "centroids.npy"));
+        Assert.Equal([6L, 256L], shape);
+        using var x = FeatureMatrix.Open(path);
+        var rows = new float[600 * 256];
+        x.ReadRows(0, 600, rows);
+        var mean = Enumerable.Range(0, 600).Average(i => Enumerable.Range(0, 256).Sum(j => rows[(i * 256) + j] * (double)centroids[(assignments[i] * 256) + j]));
+        Assert.Equal(mean, summary.RootElement.GetProperty("kmeans_objective_full_space").GetDouble(), 1e-5);
+        Assert.Equal(mean, projection.GetProperty("ObjectiveFullSpace").GetDouble(), 1e-5);
+        foreach (var group in Enumerable.Range(0, 600).GroupBy(i => assignments[i]))
+        {
+            Assert.Single(group.Select(i => truth[i]).Distinct());
+        }
+
+        Assert.StartsWith("--project must be in [1, D) (got 256, D = 256)", Assert.Throws<ArgumentException>(() => CoresetJob.Run(new CoresetSettings { Features = path, Out = TempDir(), Clusters = 6, Project = 256 }, _ => { })).Message);
+    }
+
+    [Fact]
+    public void FeatureMatrix_NormalizesHugeFiniteRows_AndNamesTheFirstBadRowOfABlock()
+    {
+        var path = Path.Combine(TempDir(), "huge.npy");
+        var data = new float[300 * 300];
+        for (var i = 0; i < data.Length; i++)
+        {
+            data[i] = (i % 7) + 1;
+        }
+
+        data.AsSpan(0, 300).Fill(1e30f);
+        data[(250 * 300) + 5] = float.PositiveInfinity;
+        data[(260 * 300) + 5] = float.NaN;
+        Npy.Write(path, data, 300, 300);
+        using var x = FeatureMatrix.Open(path);
+        var row = new float[300];
+        x.ReadRows(0, 1, row);
+        Assert.All(row, v => Assert.Equal(1 / Math.Sqrt(300), v, 5));
+        var block = new float[300 * 300];
+        // 90,000 values: read in parallel; the error names the first bad row whatever thread met it.
+        Assert.Contains("row 250 holds NaN or infinity", Assert.Throws<InvalidDataException>(() => x.ReadRows(0, 300, block)).Message);
+    }
+
+    [Fact]
+    public async Task ParquetShards_GiveTheSameCoresetAsTheNpy_AndBrokenFoldersAreNamed()
+    {
+        var (path, truth) = Planted(300, 24, 3, 12);
+        var (values, _) = Npy.ReadFloat32(path);
+        var folder = TempDir();
+        async Task Shard(string into, int shard, int numShards, int dims = 24, int? from = null)
+        {
+            var (first, count) = FeatureShards.Range(300, shard, numShards);
+            var start = from ?? first;
+            var rows = Enumerable.Range(start, count).Select(r => new FeatureRow { Row = r, Clip = $"clip{r}", Label = $"class{truth[r]}", Features = values.AsSpan(r * 24, dims).ToArray() }).ToList();
+            await FeatureShards.WriteAsync(into, shard, numShards, 300, rows);
+        }
+
+        for (var s = 0; s < 3; s++)
+        {
+            await Shard(folder, s, 3);
+        }
+
+        var fromNpy = TempDir();
+        var fromShards = TempDir();
+        var settings = new CoresetSettings { Features = path, Out = fromNpy, Clusters = 3, Iterations = 5, Coincide = new CoincideOptions { Ratio = 0.2, Transfer = TransferMode.Thesis } };
+        CoresetJob.Run(settings, _ => { });
+        CoresetJob.Run(settings with { Features = folder, Out = fromShards }, _ => { });
+        Assert.Equal(File.ReadAllBytes(Path.Combine(fromNpy, "indices.npy")), File.ReadAllBytes(Path.Combine(fromShards, "indices.npy")));
+        Assert.Equal(Enumerable.Range(0, 300).Select(r => $"clip{r}"), File.ReadAllLines(Path.Combine(fromShards, "features.npy.clips.txt")));
+        using (var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(fromShards, "summary.json"))))
+        {
+            // The shards' labels feed the coverage report without --labels.
+            Assert.Equal(3, summary.RootElement.GetProperty("label_coverage").GetProperty("labels").GetInt32());
+            Assert.Equal("assemble_shards", summary.RootElement.GetProperty("phases")[0].GetProperty("name").GetString());
+        }
+
+        string Error(string dir) => Assert.Throws<InvalidDataException>(() => CoresetJob.Run(settings with { Features = dir, Out = TempDir() }, _ => { })).Message;
+        var gap = TempDir();
+        await Shard(gap, 0, 3);
+        await Shard(gap, 2, 3);
+        Assert.Equal($"{gap}: 100 of 300 rows are in no shard (first: row 100); missing shard files: features-00001-of-00003.parquet", Error(gap));
+
+        var twice = TempDir();
+        await Shard(twice, 0, 3);
+        await Shard(twice, 1, 3, from: 50);
+        Assert.EndsWith("features-00001-of-00003.parquet: row 50 is also in another shard", Error(twice));
+
+        var mixed = TempDir();
+        await Shard(mixed, 0, 3);
+        await Shard(mixed, 1, 3, dims: 12);
+        Assert.Contains("shards of different extractions in one folder", Error(mixed));
+
+        var broken = TempDir();
+        await Shard(broken, 0, 1);
+        File.WriteAllBytes(Path.Combine(broken, FeatureShards.FileName(0, 1)), [1, 2, 3]);
+        Assert.Contains("features-00000-of-00001.parquet: damaged", Error(broken));
+        var empty = TempDir();
+        Assert.Equal($"{empty}: no Parquet feature shards (*.parquet) in the folder", Assert.Throws<FileNotFoundException>(() => CoresetJob.Run(settings with { Features = empty, Out = TempDir() }, _ => { })).Message);
+    }
+
+    private static int[] ReadInt32(string path)
+    {
+        using var stream = File.OpenRead(path);
+        var header = Npy.ReadHeader(stream, path);
+        Assert.Equal("<i4", header.Descr);
+        var bytes = new byte[header.Count * 4];
+        stream.ReadExactly(bytes);
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(bytes).ToArray();
+    }
+
     private static (long[] Data, long[] Shape) ReadInt64(string path)
     {
         using var stream = File.OpenRead(path);

@@ -115,6 +115,16 @@ public sealed class StreamTrainTests
         Assert.Equal([16L, 4L * 128], shape);
         Assert.All(Enumerable.Range(0, 16), r => Assert.InRange(Math.Sqrt(values.Skip(r * 512).Take(512).Sum(v => v * (double)v)), 0.999, 1.001));
         Assert.Equal(16, File.ReadAllLines(features + ".clips.txt").Length);
+        // Two processes' shards (contiguous halves, Parquet) assemble into the same matrix, rows in manifest order.
+        var shards = Path.Combine(outDir, "feature-shards");
+        Assert.Equal(8, await new ExtractJob(outDir, Path.Combine(data, "manifest.csv"), shards, "tiny", [0, 2], _ => { }, shard: 1, numShards: 2).RunAsync(CancellationToken.None));
+        Assert.Equal(8, await new ExtractJob(outDir, Path.Combine(data, "manifest.csv"), shards, "tiny", [0, 2], _ => { }, shard: 0, numShards: 2).RunAsync(CancellationToken.None));
+        var assembled = Path.Combine(outDir, "assembled.npy");
+        Assert.Equal((16, 512), await Stella.Coreset.FeatureShards.ToNpyAsync(shards, assembled, _ => { }));
+        var (merged, _) = Stella.Core.Arrays.Npy.ReadFloat32(assembled);
+        Assert.All(Enumerable.Range(0, values.Length), i => Assert.Equal(values[i], merged[i], 5));
+        Assert.Equal(File.ReadAllLines(features + ".clips.txt"), File.ReadAllLines(assembled + ".clips.txt"));
+        Assert.Contains("give --out a folder", (await Assert.ThrowsAsync<ArgumentException>(() => new ExtractJob(outDir, Path.Combine(data, "manifest.csv"), features, "tiny", [0], _ => { }, shard: 0, numShards: 2).RunAsync(CancellationToken.None))).Message);
         var subset = Path.Combine(outDir, "subset.npy");
         Stella.Core.Arrays.Npy.Write(subset, new long[] { 3, 16 }, 2);
         var config = Config(Path.Combine(data, "manifest.csv"));

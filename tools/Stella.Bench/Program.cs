@@ -1,7 +1,7 @@
 using System.Globalization;
 using Stella.Bench;
 
-// make bench: every benchmark prints its figures; none asserts. Usage: Stella.Bench [data|step|checkpoint|shards|coreset|stream|all] [DATA_DIR] [JOBS] [CONFIG].
+// make bench: every benchmark prints its figures; none asserts. Usage: Stella.Bench [data|step|checkpoint|shards|coreset|coreset-llava|stream|all] [DATA_DIR] [JOBS] [CONFIG].
 var what = args.Length > 0 ? args[0] : "all";
 if (what == "step-one")
 {
@@ -33,6 +33,11 @@ if (what is "shards" or "all")
 if (what is "coreset" or "all")
 {
     CoresetBench.Run();
+}
+
+if (what is "coreset-llava" or "all")
+{
+    LlavaScaleBench.Run(what == "coreset-llava" && args.Length > 1 ? args[1] : null);
 }
 
 if (what is "stream" or "all")

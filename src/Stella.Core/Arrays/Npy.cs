@@ -142,25 +142,34 @@ public static partial class Npy
             throw new ArgumentException($"shape ({string.Join(", ", shape)}) holds {expected} elements, data has {count}");
         }
 
+        var tmp = path + ".tmp";
+        using (var stream = File.Create(tmp))
+        {
+            WriteHeader(stream, descr, shape.Select(d => (long)d).ToArray());
+            stream.Write(bytes);
+        }
+
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    /// <summary>
+    /// Writes a version 1.0 header for C-order data of <paramref name="descr"/> (for example "&lt;f2") and <paramref name="shape"/>;
+    /// the caller streams the data after it (files larger than memory are written this way).
+    /// </summary>
+    public static void WriteHeader(Stream stream, string descr, params long[] shape)
+    {
         var shapeText = shape.Length == 1 ? $"({shape[0]},)" : $"({string.Join(", ", shape)})";
         var dict = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shapeText}, }}";
         // Header padded with spaces so that magic + length + header is a multiple of 64 bytes, ending in '\n'.
         var total = Magic.Length + 4 + dict.Length + 1;
         var pad = (64 - (total % 64)) % 64;
         var header = dict + new string(' ', pad) + "\n";
-        var tmp = path + ".tmp";
-        using (var stream = File.Create(tmp))
-        {
-            stream.Write(Magic);
-            stream.Write([1, 0]);
-            Span<byte> len = stackalloc byte[2];
-            BinaryPrimitives.WriteUInt16LittleEndian(len, (ushort)header.Length);
-            stream.Write(len);
-            stream.Write(Encoding.Latin1.GetBytes(header));
-            stream.Write(bytes);
-        }
-
-        File.Move(tmp, path, overwrite: true);
+        stream.Write(Magic);
+        stream.Write([1, 0]);
+        Span<byte> len = stackalloc byte[2];
+        BinaryPrimitives.WriteUInt16LittleEndian(len, (ushort)header.Length);
+        stream.Write(len);
+        stream.Write(Encoding.Latin1.GetBytes(header));
     }
 
     [GeneratedRegex(@"'descr'\s*:\s*'([^']+)'")]
