@@ -323,7 +323,21 @@ public static class CoresetJob
             var all = labels.GroupBy(l => l).ToDictionary(g => g.Key, g => g.Count());
             var ours = indices.GroupBy(i => labels[i]).ToDictionary(g => g.Key, g => g.Count());
             var theirs = random.GroupBy(i => labels[i]).ToDictionary(g => g.Key, g => g.Count());
-            sb.Append(CultureInfo.InvariantCulture, $"Label coverage: {ours.Count} of {all.Count} labels in the coreset, {theirs.Count} in a random subset of the same size.\n\n| label | rows | coreset | random |\n|---|---|---|---|\n");
+            var ranked = all.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
+            var rank = Enumerable.Range(0, ranked.Count).Select(i => (double)i).ToArray();
+            var coveragePlot = new Plot();
+            var mine = coveragePlot.Add.Scatter(rank, ranked.Select(p => 100.0 * ours.GetValueOrDefault(p.Key) / p.Value).ToArray());
+            mine.LegendText = settings.Method;
+            mine.MarkerSize = ranked.Count > 200 ? 0 : 4;
+            var other = coveragePlot.Add.Scatter(rank, ranked.Select(p => 100.0 * theirs.GetValueOrDefault(p.Key) / p.Value).ToArray());
+            other.LegendText = "random (same size)";
+            other.MarkerSize = mine.MarkerSize;
+            coveragePlot.Title("share of each label's rows kept");
+            coveragePlot.XLabel("label, by rows (descending)");
+            coveragePlot.YLabel("% kept");
+            coveragePlot.ShowLegend(Alignment.UpperRight);
+            coveragePlot.SavePng(Path.Combine(settings.Out, "coverage.png"), 700, 400);
+            sb.Append(CultureInfo.InvariantCulture, $"Label coverage: {ours.Count} of {all.Count} labels in the coreset, {theirs.Count} in a random subset of the same size.\n\n![coverage](coverage.png)\n\n| label | rows | coreset | random |\n|---|---|---|---|\n");
             foreach (var (label, count) in all.OrderByDescending(p => p.Value).Take(30))
             {
                 sb.Append(CultureInfo.InvariantCulture, $"| {label} | {count} | {ours.GetValueOrDefault(label)} | {theirs.GetValueOrDefault(label)} |\n");

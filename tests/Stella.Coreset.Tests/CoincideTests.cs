@@ -183,6 +183,8 @@ public sealed class CoincideTests
         Assert.Equal(6, summary.RootElement.GetProperty("kmeans_objective").GetArrayLength());
         Assert.Equal(4, summary.RootElement.GetProperty("label_coverage").GetProperty("covered").GetInt32());
         Assert.True(File.Exists(Path.Combine(outA, "report.md")) && File.Exists(Path.Combine(outA, "p.png")) && File.Exists(Path.Combine(outA, "cluster_sizes.png")));
+        Assert.Contains("![coverage](coverage.png)", File.ReadAllText(Path.Combine(outA, "report.md")));
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(Path.Combine(outA, "coverage.png")).Take(4));
 
         foreach (var method in new[] { "random", "semdedup", "selfsup", "nearest" })
         {

@@ -90,7 +90,7 @@ internal static class LlavaScaleBench
         var outDir = Path.Combine(folder, "stella-coreset-llava-out");
         var total = Stopwatch.StartNew();
         CoresetJob.Run(
-            new CoresetSettings { Features = path, Out = outDir, Clusters = k, Iterations = iterations, Project = project, Coincide = new CoincideOptions { Ratio = 0.2 } },
+            new CoresetSettings { Features = path, Out = outDir, Clusters = k, Iterations = iterations, Project = project, Labels = File.Exists(path + ".clusters.txt") ? path + ".clusters.txt" : null, Coincide = new CoincideOptions { Ratio = 0.2 } },
             line => Console.WriteLine($"  [{DateTime.Now:HH:mm:ss}] {line}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  end to end {total.Elapsed.TotalMinutes:0.0} min, peak RSS {Stella.Core.Diagnostics.ProcessMemory.PeakRssMb():0} MB"));
         using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "summary.json")));
@@ -100,6 +100,10 @@ internal static class LlavaScaleBench
         }
 
         Console.WriteLine($"  projection effect: {summary.RootElement.GetProperty("projection")}");
+        if (summary.RootElement.TryGetProperty("label_coverage", out var coverage) && coverage.ValueKind == System.Text.Json.JsonValueKind.Object)
+        {
+            Console.WriteLine($"  planted clusters covered: {coverage}");
+        }
     }
 
     /// <summary>
