@@ -228,11 +228,12 @@ public static class Coincide
         return (xx / ((double)n * n)) + (ss / ((double)subset.Count * subset.Count)) - (2 * xs / ((double)n * subset.Count));
     }
 
-    /// <summary>The n x n inner products of rows [n * d] (one GEMM, float32 accumulate, as faiss computes them).</summary>
+    /// <summary>The n x n inner products of the first n rows of <paramref name="rows"/> [n * d] (one GEMM, float32 accumulate, as faiss computes them).</summary>
     public static double[] Gram(float[] rows, int n, int d)
     {
         using var scope = torch.NewDisposeScope();
-        var x = torch.tensor(rows.AsSpan(0, n * d).ToArray(), [n, d]);
+        var x = torch.empty(n, d);
+        x.data<float>().CopyFrom(rows.AsSpan(0, n * d), 0, 0);
         return x.matmul(x.t()).to_type(torch.ScalarType.Float64).data<double>().ToArray();
     }
 

@@ -12,8 +12,10 @@ namespace Stella.Coreset;
 /// RSS near the machine's memory although none of it is needed twice; positioned reads leave caching to the page cache. Rows are L2-normalized as they are read (COINCIDE works on unit vectors); a
 /// row with a NaN or infinity is an error that names the row.
 /// </summary>
-public sealed class FeatureMatrix : IRowSource, IDisposable
+public sealed partial class FeatureMatrix : IRowSource, IDisposable
 {
+    private bool _adviseFailed;
+
     private readonly SafeFileHandle _file;
     private readonly long _offset;
     private readonly bool _half;
@@ -109,9 +111,62 @@ public sealed class FeatureMatrix : IRowSource, IDisposable
     /// <summary>Reads the listed rows (any order) into <paramref name="destination"/>, L2-normalized.</summary>
     public void ReadRows(IReadOnlyList<int> rows, Span<float> destination)
     {
-        for (var i = 0; i < rows.Count; i++)
+        // A cluster's rows lie anywhere in the file. When the file is larger than the page cache each row read waits on the disk
+        // (about 0.3 ms for a 40 KB row, 3,400 rows/s measured at LLaVA scale): announcing them all first lets the kernel read
+        // them ahead concurrently, so the reads below mostly find them in memory.
+        if (rows.Count > 1)
         {
-            ReadRows(rows[i], 1, destination.Slice(i * Dims, Dims));
+            var rowBytes = (long)Dims * ValueBytes;
+            foreach (var row in rows)
+            {
+                Advise(_offset + (row * rowBytes), rowBytes);
+            }
+        }
+
+        if ((long)rows.Count * Dims < 1 << 16)
+        {
+            for (var i = 0; i < rows.Count; i++)
+            {
+                ReadRows(rows[i], 1, destination.Slice(i * Dims, Dims));
+            }
+
+            return;
+        }
+
+        ReadRowsInParallel(rows, destination);
+    }
+
+    /// <summary>The rows read and converted on all cores; a bad row's error is the one of the earliest bad row in the list.</summary>
+    private unsafe void ReadRowsInParallel(IReadOnlyList<int> rows, Span<float> destination)
+    {
+        var dims = Dims;
+        (int Index, Exception Error)? first = null;
+        var gate = new object();
+        fixed (float* outPtr = destination)
+        {
+            var output = (nint)outPtr;
+            Parallel.For(0, rows.Count, i =>
+            {
+                try
+                {
+                    ReadRows(rows[i], 1, new Span<float>((float*)output + ((long)i * dims), dims));
+                }
+                catch (Exception e) when (e is InvalidDataException or IOException)
+                {
+                    lock (gate)
+                    {
+                        if (first is null || i < first.Value.Index)
+                        {
+                            first = (i, e);
+                        }
+                    }
+                }
+            });
+        }
+
+        if (first is { } bad)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(bad.Error);
         }
     }
 
@@ -222,6 +277,26 @@ public sealed class FeatureMatrix : IRowSource, IDisposable
 
         return true;
     }
+
+    private void Advise(long offset, long length)
+    {
+        if (!OperatingSystem.IsLinux() || _adviseFailed)
+        {
+            return;
+        }
+
+        try
+        {
+            _ = PosixFadvise((int)_file.DangerousGetHandle(), offset, length, 3 /* POSIX_FADV_WILLNEED */);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            _adviseFailed = true;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "posix_fadvise")]
+    private static partial int PosixFadvise(int fd, long offset, long length, int advice);
 
     private void ReadExactly(Span<byte> target, long position)
     {

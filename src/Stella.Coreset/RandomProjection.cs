@@ -22,7 +22,7 @@ public sealed record ProjectionEffect(int Dims, double ObjectiveProjected, doubl
 public static class RandomProjection
 {
     /// <summary>Projects every row of <paramref name="x"/> to <paramref name="dims"/> dimensions (one pass over the file), renormalized.</summary>
-    public static DenseRows Project(IRowSource x, int dims, int seed, int blockRows = 4096, Device? device = null)
+    public static DenseRows Project(IRowSource x, int dims, int seed, Device? device = null)
     {
         if (dims < 1 || dims >= x.Dims)
         {
@@ -38,7 +38,7 @@ public static class RandomProjection
         using var generator = new Generator((ulong)seed);
         using var matrix = randn(x.Dims, dims, generator: generator).to(dev);
         var output = new float[(long)x.Rows * dims];
-        RowBlocks.Each(x, blockRows, dev, (start, rows) =>
+        RowBlocks.Each(x, RowBlocks.Auto(x.Dims), dev, (start, rows) =>
         {
             var projected = nn.functional.normalize(rows.matmul(matrix), p: 2, dim: 1).cpu();
             projected.data<float>().ToArray().CopyTo(output, (long)start * dims);
@@ -51,11 +51,11 @@ public static class RandomProjection
     /// Full-space centroids from <paramref name="assignments"/> (one pass: each centroid the normalized sum of its rows) and the
     /// full-space objective, which for such centroids is sum over clusters of |sum of rows| / N.
     /// </summary>
-    public static (float[] Centroids, double Objective) FullSpaceCentroids(IRowSource x, int[] assignments, int k, int blockRows = 4096, Device? device = null)
+    public static (float[] Centroids, double Objective) FullSpaceCentroids(IRowSource x, int[] assignments, int k, Device? device = null)
     {
         var dev = device ?? CPU;
         using var sums = zeros(k, x.Dims, device: dev);
-        RowBlocks.Each(x, blockRows, dev, (start, rows) =>
+        RowBlocks.Each(x, RowBlocks.Auto(x.Dims), dev, (start, rows) =>
         {
             var index = tensor(assignments.AsSpan(start, (int)rows.shape[0]).ToArray().Select(a => (long)a).ToArray(), device: dev);
             sums.index_add_(0, index, rows, 1);
@@ -81,12 +81,12 @@ public static class RandomProjection
         using var c = tensor(centroids, [k, x.Dims], device: dev);
         int agree = 0;
         double assigned = 0, best = 0;
-        const int Block = 1024;
-        var buffer = new float[Math.Min(Block, picked.Length) * x.Dims];
-        for (var start = 0; start < picked.Length; start += Block)
+        var block = RowBlocks.Auto(Math.Max(x.Dims, k));
+        var buffer = new float[Math.Min(block, picked.Length) * x.Dims];
+        for (var start = 0; start < picked.Length; start += block)
         {
             using var scope = NewDisposeScope();
-            var part = picked.Skip(start).Take(Block).ToArray();
+            var part = picked.Skip(start).Take(block).ToArray();
             x.ReadRows(part, buffer.AsSpan(0, part.Length * x.Dims));
             var r = tensor(buffer.AsSpan(0, part.Length * x.Dims).ToArray(), [part.Length, x.Dims]).to(dev);
             var scores = r.matmul(c.t());

@@ -18,7 +18,7 @@ public sealed record KMeansResult(float[] Centroids, int[] Assignments, IReadOnl
 /// (its centroid copied with a 1/1024 perturbation in opposite directions, as faiss splits). Rows stream from the file a block at a
 /// time, so memory holds K x D plus one block.
 /// </summary>
-public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed = 1234, int blockRows = 4096, Device? device = null, bool plusPlus = false, Action<string>? progress = null)
+public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed = 1234, int blockRows = 0, Device? device = null, bool plusPlus = false, Action<string>? progress = null)
 {
     /// <summary>Clusters <paramref name="x"/>.</summary>
     public KMeansResult Fit(IRowSource x)
@@ -105,7 +105,7 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
     private double Assign(IRowSource x, Tensor centroids, int[] assignments, Tensor? sums, Tensor? counts)
     {
         double total = 0;
-        RowBlocks.Each(x, blockRows, centroids.device, (start, rows) =>
+        RowBlocks.Each(x, blockRows > 0 ? blockRows : RowBlocks.Auto(Math.Max(x.Dims, clusters)), centroids.device, (start, rows) =>
         {
             var (best, index) = rows.matmul(centroids.t()).max(1);
             total += best.sum().to_type(ScalarType.Float64).item<double>();
