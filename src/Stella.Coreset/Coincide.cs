@@ -83,9 +83,13 @@ public static class Coincide
     }
 
     /// <summary>D_i: mean over all n_i^2 pairs (diagonal included) of exp(-||x - y||^2 / 2) = exp(cos - 1) for unit rows [n * d].</summary>
-    public static double Density(float[] rows, int n, int d)
+    public static double Density(float[] rows, int n, int d) => DensityOf(Gram(rows, n, d), n);
+
+    /// <summary>D_i of the unit rows of <paramref name="rows"/> [n, d].</summary>
+    public static double Density(torch.Tensor rows) => DensityOf(Gram(rows), (int)rows.shape[0]);
+
+    private static double DensityOf(double[] gram, int n)
     {
-        var gram = Gram(rows, n, d);
         double sum = 0;
         foreach (var g in gram)
         {
@@ -143,9 +147,13 @@ public static class Coincide
     /// ties to the lowest index. With m_c = mean_x K(x, c), A = sum over S of m, B = sum over S x S of K, r_c = sum over S of K(a, c):
     /// MMD^2(S + c) = K_XX + (B + 2 r_c + K_cc) / (s + 1)^2 - 2 (A + m_c) / (s + 1), so each step costs O(n) after one n x n kernel.
     /// </summary>
-    public static int[] GreedyMmd(float[] rows, int n, int d, int q)
+    public static int[] GreedyMmd(float[] rows, int n, int d, int q) => GreedyMmdOf(Gram(rows, n, d), n, q);
+
+    /// <summary>Greedy MMD^2 selection of <paramref name="q"/> of the unit rows of <paramref name="rows"/> [n, d].</summary>
+    public static int[] GreedyMmd(torch.Tensor rows, int q) => GreedyMmdOf(Gram(rows), (int)rows.shape[0], q);
+
+    private static int[] GreedyMmdOf(double[] kernel, int n, int q)
     {
-        var kernel = Gram(rows, n, d);
         for (var i = 0; i < kernel.Length; i++)
         {
             kernel[i] = Math.Exp(kernel[i] - 1);
@@ -231,9 +239,14 @@ public static class Coincide
     /// <summary>The n x n inner products of the first n rows of <paramref name="rows"/> [n * d] (one GEMM, float32 accumulate, as faiss computes them).</summary>
     public static double[] Gram(float[] rows, int n, int d)
     {
+        using var x = torch.tensor(rows.Length == n * d ? rows : rows.AsSpan(0, n * d).ToArray(), [n, d]);
+        return Gram(x);
+    }
+
+    /// <summary>The inner products of the rows of <paramref name="x"/> [n, d].</summary>
+    public static double[] Gram(torch.Tensor x)
+    {
         using var scope = torch.NewDisposeScope();
-        var x = torch.empty(n, d);
-        x.data<float>().CopyFrom(rows.AsSpan(0, n * d), 0, 0);
         return x.matmul(x.t()).to_type(torch.ScalarType.Float64).data<double>().ToArray();
     }
 

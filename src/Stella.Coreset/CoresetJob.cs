@@ -181,7 +181,7 @@ public static class CoresetJob
         var density = new double[k];
         // One buffer for every cluster's rows (the largest cluster's size): a fresh array per cluster was a large-object
         // allocation each time, and the collections it caused held the LLaVA-scale run to 4,000 rows/s.
-        var rows = new float[(long)sizes.Max() * x.Dims];
+        using var rows = TorchSharp.torch.empty(sizes.Max(), x.Dims);
         for (var c = 0; c < k; c++)
         {
             if (sizes[c] == 0)
@@ -190,8 +190,9 @@ public static class CoresetJob
                 continue;
             }
 
-            x.ReadRows(members[c], rows);
-            density[c] = Coincide.Density(rows, sizes[c], x.Dims);
+            x.ReadRows(members[c], RowBlocks.Memory(rows)[..(sizes[c] * x.Dims)]);
+            using var view = rows.narrow(0, 0, sizes[c]);
+            density[c] = Coincide.Density(view);
         }
 
         phases.Add(Phase("density", watch));
@@ -201,8 +202,9 @@ public static class CoresetJob
         var selected = new List<int>(budget);
         foreach (var c in order.Where(c => quotas[c] > 0))
         {
-            x.ReadRows(members[c], rows);
-            selected.AddRange(Coincide.GreedyMmd(rows, sizes[c], x.Dims, quotas[c]).Select(i => members[c][i]));
+            x.ReadRows(members[c], RowBlocks.Memory(rows)[..(sizes[c] * x.Dims)]);
+            using var view = rows.narrow(0, 0, sizes[c]);
+            selected.AddRange(Coincide.GreedyMmd(view, quotas[c]).Select(i => members[c][i]));
         }
 
         phases.Add(Phase("greedy_mmd", watch));

@@ -71,7 +71,8 @@ public sealed partial class FeatureMatrix : IRowSource, IDisposable
             throw new InvalidDataException($"{path}: {length} bytes, the header promises {header.DataOffset + bytes} (truncated file?)");
         }
 
-        var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
+        // Not FileOptions.RandomAccess: that turns the kernel's read-ahead off, and block passes read the file in order.
+        var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         return new FeatureMatrix(path, file, header.DataOffset, half, checked((int)header.Shape[0]), checked((int)header.Shape[1]));
     }
 

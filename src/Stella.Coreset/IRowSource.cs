@@ -71,15 +71,28 @@ public static class RowBlocks
     /// </summary>
     public static void Each(IRowSource x, int blockRows, TorchSharp.torch.Device device, Action<int, TorchSharp.torch.Tensor> body)
     {
-        var block = new float[Math.Min(blockRows, x.Rows) * x.Dims];
+        using var block = TorchSharp.torch.empty(Math.Min(blockRows, x.Rows), x.Dims);
         for (var start = 0; start < x.Rows; start += blockRows)
         {
             using var scope = TorchSharp.torch.NewDisposeScope();
             var n = Math.Min(blockRows, x.Rows - start);
-            x.ReadRows(start, n, block.AsSpan(0, n * x.Dims));
-            var rows = TorchSharp.torch.empty(n, x.Dims);
-            rows.data<float>().CopyFrom(block.AsSpan(0, n * x.Dims), 0, 0);
-            body(start, rows.to(device));
+            x.ReadRows(start, n, Memory(block)[..(n * x.Dims)]);
+            body(start, (n == block.shape[0] ? block.alias() : block.narrow(0, 0, n)).to(device));
         }
+    }
+
+    /// <summary>
+    /// The memory of a contiguous float32 CPU tensor as a span, so rows are read straight into it: TorchSharp's element-wise
+    /// accessor copy ran at about 11 ns a value, which made a cluster's Gram matrix cost 15 ms of copying at D = 20,480.
+    /// </summary>
+    public static Span<float> Memory(TorchSharp.torch.Tensor tensor)
+    {
+        if (tensor.dtype != TorchSharp.torch.ScalarType.Float32 || tensor.device_type != TorchSharp.DeviceType.CPU || !tensor.is_contiguous())
+        {
+            throw new ArgumentException("expected a contiguous float32 CPU tensor");
+        }
+
+        // Tensor.bytes is a span over the tensor's own storage (no copy).
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.bytes);
     }
 }
