@@ -87,6 +87,24 @@ public sealed class CoincideTests
     }
 
     [Fact]
+    public void KMeans_Pruning_GivesTheFullComparisonsResult_WithFewerComparisons()
+    {
+        var (path, _) = Planted(3000, 48, 12, 21);
+        using var x = FeatureMatrix.Open(path);
+        var lines = new List<string>();
+        // More centroids than planted clusters, and blocks of 256 rows, so that several iterations move and blocks mix both paths.
+        var pruned = new SphericalKMeans(20, iterations: 12, seed: 4, blockRows: 256, progress: lines.Add).Fit(x);
+        var full = new SphericalKMeans(20, iterations: 12, seed: 4, blockRows: 256, prune: false).Fit(x);
+        Assert.Equal(full.Assignments, pruned.Assignments);
+        Assert.All(full.Objective.Zip(pruned.Objective), p => Assert.Equal(p.First, p.Second, 1e-6));
+        Assert.All(full.Centroids.Zip(pruned.Centroids), p => Assert.Equal(p.First, p.Second, 1e-5));
+        // The first iteration compares every row with every centroid; once the clusters settle, far fewer rows need it.
+        double Share(string line) => double.Parse(System.Text.RegularExpressions.Regex.Match(line, @"(\d+) % of rows").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(100, Share(lines[0]));
+        Assert.True(Share(lines[^1]) < 50, lines[^1]);
+    }
+
+    [Fact]
     public void GreedyMmd_EqualsBruteForceSearch()
     {
         var rng = new Random(7);
