@@ -99,7 +99,6 @@ public static class CoresetJob
 
         var budget = Math.Max(1, (int)(ratio * x.Rows));
         log($"coreset: {settings.Method}, N = {x.Rows}, D = {x.Dims}, K = {settings.Clusters}, budget {budget}");
-        var watch = Stopwatch.StartNew();
         var (km, projection) = Cluster(x, settings, phases, log);
         var k = settings.Clusters;
         var members = Enumerable.Range(0, k).Select(_ => new List<int>()).ToArray();
@@ -111,19 +110,18 @@ public static class CoresetJob
         var memberArrays = members.Select(m => m.ToArray()).ToArray();
         var sizes = memberArrays.Select(m => m.Length).ToArray();
 
-        // The baselines rank rows by their cosine to the centroid (one more pass); COINCIDE does not need it.
-        double[] Cosine()
+        // The baselines (but random) rank rows by their cosine to the centroid: one more pass, which COINCIDE does not need.
+        double[] cosine = [];
+        if (settings.Method is "nearest" or "selfsup" or "semdedup")
         {
-            watch.Restart();
-            var cosine = CosineToCentroid(x, km);
-            phases.Add(Phase("cosine_to_centroid", watch));
-            return cosine;
+            var pass = Stopwatch.StartNew();
+            cosine = CosineToCentroid(x, km);
+            phases.Add(Phase("cosine_to_centroid", pass));
         }
 
         int[] indices;
         ClusterScores? scores = null;
-        watch.Restart();
-        var selectWatch = Stopwatch.StartNew();
+        var watch = Stopwatch.StartNew();
         switch (settings.Method)
         {
             case "coincide":
@@ -133,17 +131,17 @@ public static class CoresetJob
                 indices = Baselines.Random(x.Rows, budget, settings.Seed);
                 break;
             case "nearest":
-                indices = Baselines.Nearest(sizes, memberArrays, Cosine(), budget);
+                indices = Baselines.Nearest(sizes, memberArrays, cosine, budget);
                 break;
             case "selfsup":
-                indices = Baselines.SelfSup(Cosine(), budget);
+                indices = Baselines.SelfSup(cosine, budget);
                 break;
             default:
-                indices = Baselines.SemDeDup(x, memberArrays, Cosine(), budget);
+                indices = Baselines.SemDeDup(x, memberArrays, cosine, budget);
                 break;
         }
 
-        phases.Add(Phase("select", selectWatch));
+        phases.Add(Phase("select", watch));
         // The random subset the label coverage is compared against (another seed than a --method random run's).
         var random = labels is null ? null : Baselines.Random(labels.Length, budget, settings.Seed + 1);
         Directory.CreateDirectory(settings.Out);
@@ -179,8 +177,7 @@ public static class CoresetJob
         phases.Add(Phase("transferability", watch));
         watch.Restart();
         var density = new double[k];
-        // One buffer for every cluster's rows (the largest cluster's size): a fresh array per cluster was a large-object
-        // allocation each time, and the collections it caused held the LLaVA-scale run to 4,000 rows/s.
+        // One tensor for every cluster's rows (the largest cluster's size); each cluster's rows are read straight into it.
         using var rows = TorchSharp.torch.empty(sizes.Max(), x.Dims);
         for (var c = 0; c < k; c++)
         {
@@ -246,39 +243,11 @@ public static class CoresetJob
     private static double[] CosineToCentroid(FeatureMatrix x, KMeansResult km)
     {
         var cosine = new double[x.Rows];
-        const int Block = 4096;
-        var buffer = new float[Math.Min(Block, x.Rows) * x.Dims];
-        for (var start = 0; start < x.Rows; start += Block)
-        {
-            var n = Math.Min(Block, x.Rows - start);
-            x.ReadRows(start, n, buffer.AsSpan(0, n * x.Dims));
-            for (var r = 0; r < n; r++)
-            {
-                var c = km.Assignments[start + r];
-                cosine[start + r] = Dot(buffer.AsSpan(r * x.Dims, x.Dims), km.Centroids.AsSpan(c * x.Dims, x.Dims));
-            }
-        }
-
+        using var centroids = TorchSharp.torch.tensor(km.Centroids, [km.Centroids.Length / x.Dims, x.Dims]);
+        RowBlocks.Each(x, RowBlocks.Auto(x.Dims), TorchSharp.torch.CPU, (start, rows) =>
+            RowBlocks.OwnSimilarity(rows, centroids, km.Assignments.AsSpan(start, (int)rows.shape[0])).Similarity
+                .to_type(TorchSharp.torch.ScalarType.Float64).data<double>().CopyTo(cosine, start, 0));
         return cosine;
-    }
-
-    private static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        var va = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(a);
-        var vb = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(b);
-        var acc = System.Numerics.Vector<float>.Zero;
-        for (var i = 0; i < va.Length; i++)
-        {
-            acc += va[i] * vb[i];
-        }
-
-        double sum = System.Numerics.Vector.Sum(acc);
-        for (var j = va.Length * System.Numerics.Vector<float>.Count; j < a.Length; j++)
-        {
-            sum += a[j] * (double)b[j];
-        }
-
-        return sum;
     }
 
     private static object Phase(string name, Stopwatch watch) => new { name, seconds = Math.Round(watch.Elapsed.TotalSeconds, 3), peak_rss_mb = Math.Round(ProcessMemory.PeakRssMb(), 1) };

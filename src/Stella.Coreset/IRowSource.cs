@@ -95,4 +95,23 @@ public static class RowBlocks
         // Tensor.bytes is a span over the tensor's own storage (no copy).
         return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.bytes);
     }
+
+    /// <summary>Row indices as an int64 tensor (what index_select, index_add_ and gather take).</summary>
+    public static TorchSharp.torch.Tensor Indices(ReadOnlySpan<int> values, TorchSharp.torch.Device device)
+    {
+        var wide = new long[values.Length];
+        for (var i = 0; i < wide.Length; i++)
+        {
+            wide[i] = values[i];
+        }
+
+        return TorchSharp.torch.tensor(wide, device: device);
+    }
+
+    /// <summary>Each row's inner product with its assigned centroid, and the assignments as an index tensor.</summary>
+    public static (TorchSharp.torch.Tensor Assigned, TorchSharp.torch.Tensor Similarity) OwnSimilarity(TorchSharp.torch.Tensor rows, TorchSharp.torch.Tensor centroids, ReadOnlySpan<int> assignments)
+    {
+        var assigned = Indices(assignments, centroids.device);
+        return (assigned, (rows * centroids.index_select(0, assigned)).sum(1));
+    }
 }

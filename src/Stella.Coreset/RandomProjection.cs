@@ -57,8 +57,7 @@ public static class RandomProjection
         using var sums = zeros(k, x.Dims, device: dev);
         RowBlocks.Each(x, RowBlocks.Auto(x.Dims), dev, (start, rows) =>
         {
-            var index = tensor(assignments.AsSpan(start, (int)rows.shape[0]).ToArray().Select(a => (long)a).ToArray(), device: dev);
-            sums.index_add_(0, index, rows, 1);
+            sums.index_add_(0, RowBlocks.Indices(assignments.AsSpan(start, (int)rows.shape[0]), dev), rows, 1);
         });
 
         using var norms = sums.norm(1);
@@ -82,16 +81,16 @@ public static class RandomProjection
         int agree = 0;
         double assigned = 0, best = 0;
         var block = RowBlocks.Auto(Math.Max(x.Dims, k));
-        var buffer = new float[Math.Min(block, picked.Length) * x.Dims];
+        using var buffer = empty(Math.Min(block, picked.Length), x.Dims);
         for (var start = 0; start < picked.Length; start += block)
         {
             using var scope = NewDisposeScope();
-            var part = picked.Skip(start).Take(block).ToArray();
-            x.ReadRows(part, buffer.AsSpan(0, part.Length * x.Dims));
-            var r = tensor(buffer.AsSpan(0, part.Length * x.Dims).ToArray(), [part.Length, x.Dims]).to(dev);
+            var part = picked.AsSpan(start, Math.Min(block, picked.Length - start)).ToArray();
+            x.ReadRows(part, RowBlocks.Memory(buffer)[..(part.Length * x.Dims)]);
+            var r = buffer.narrow(0, 0, part.Length).to(dev);
             var scores = r.matmul(c.t());
             var (top, index) = scores.max(1);
-            var own = scores.gather(1, tensor(part.Select(i => (long)assignments[i]).ToArray(), device: dev).unsqueeze(1)).squeeze(1);
+            var own = scores.gather(1, RowBlocks.Indices(part.Select(i => assignments[i]).ToArray(), dev).unsqueeze(1)).squeeze(1);
             var nearest = index.cpu().data<long>().ToArray();
             agree += part.Where((row, i) => nearest[i] == assignments[row]).Count();
             assigned += own.sum().to_type(ScalarType.Float64).item<double>();

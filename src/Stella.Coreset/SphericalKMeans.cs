@@ -133,8 +133,7 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
             }
             else
             {
-                var own = tensor(assignments.AsSpan(start, n).ToArray().Select(a => (long)a).ToArray(), device: centroids.device);
-                var ownSim = (rows * centroids.index_select(0, own)).sum(1);
+                var (own, ownSim) = RowBlocks.OwnSimilarity(rows, centroids, assignments.AsSpan(start, n));
                 var bound = tensor(bounds.AsSpan(start, n).ToArray(), device: centroids.device) + (float)drift;
                 var doubtful = (ownSim - 1e-6f).lt(bound).nonzero().squeeze(1);
                 best = ownSim;
