@@ -38,7 +38,7 @@ public sealed class ExtractJob(string run, string manifestPath, string outPath, 
         var config = ModelConfig.Preset(model);
         var latest = new CheckpointStore(Path.Combine(run, "checkpoints"), string.Empty).Latest
             ?? throw new DirectoryNotFoundException($"{run} holds no checkpoint (checkpoints/LATEST): train a model first");
-        using var trainer = new StellaTrainer(config);
+        using var trainer = new ModelTrainer(config);
         trainer.LoadState(latest);
         var manifest = StellaManifestReader.Read(manifestPath);
         var all = manifest.Split(ClipSplit.Train).ToList();

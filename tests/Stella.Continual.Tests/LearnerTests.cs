@@ -36,9 +36,9 @@ public sealed class LearnerTests
     public void StellaPlus_HoldsAboutTwiceTheItemsOfStella_InTheSameBudget()
     {
         var options = new LearnerOptions { MemoryBytes = 8L * 1024 * 1024 };
-        using var stella = LearnerFactory.Create("stella", new Model.StellaTrainer(TinyStream.Config), options);
-        using var plus = LearnerFactory.Create("stella-plus", new Model.StellaTrainer(TinyStream.Config), options);
-        using var der = LearnerFactory.Create("der++", new Model.StellaTrainer(TinyStream.Config), options);
+        using var stella = LearnerFactory.Create("stella", new Model.ModelTrainer(TinyStream.Config), options);
+        using var plus = LearnerFactory.Create("stella-plus", new Model.ModelTrainer(TinyStream.Config), options);
+        using var der = LearnerFactory.Create("der++", new Model.ModelTrainer(TinyStream.Config), options);
         Assert.InRange(plus.Memory!.Capacity / (double)stella.Memory!.Capacity, 1.8, 2.2);
         Assert.True(stella.Memory.Capacity * stella.ItemBytes <= options.MemoryBytes);
         Assert.True(der.Memory!.Capacity >= stella.Memory.Capacity);
@@ -63,7 +63,7 @@ public sealed class LearnerTests
     [Fact]
     public void UnknownMethod_ListsTheKnownOnes()
     {
-        var e = Assert.Throws<ArgumentException>(() => LearnerFactory.Create("gem", new Model.StellaTrainer(TinyStream.Config), new LearnerOptions()));
+        var e = Assert.Throws<ArgumentException>(() => LearnerFactory.Create("gem", new Model.ModelTrainer(TinyStream.Config), new LearnerOptions()));
         Assert.Contains("unknown method 'gem'", e.Message);
         Assert.Contains("stella-plus", e.Message);
     }

@@ -26,5 +26,5 @@ internal static class TinyStream
     }
 
     public static Learner Learner(string method, int memoryItems = 6, ulong seed = 1) =>
-        LearnerFactory.Create(method, new StellaTrainer(Config, new StellaOptions { Seed = seed, LearningRate = 1e-3 }), new LearnerOptions { MemoryItems = memoryItems, Seed = seed });
+        LearnerFactory.Create(method, new ModelTrainer(Config, new StellaOptions { Seed = seed, LearningRate = 1e-3 }), new LearnerOptions { MemoryItems = memoryItems, Seed = seed });
 }

@@ -80,7 +80,7 @@ public sealed class ScoringTests
     [Fact]
     public void Score_EmptyMemory_SkipsCorrelation_ElseGivesProbabilities()
     {
-        using var trainer = new StellaTrainer(Micro.Config);
+        using var trainer = new ModelTrainer(Micro.Config);
         var (audio, video) = Micro.Batch(4, 1);
         var empty = trainer.Score(audio, video, null, out _);
         Assert.Null(empty.AudioCorrelation);

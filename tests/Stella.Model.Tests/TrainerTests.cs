@@ -12,7 +12,7 @@ public sealed class TrainerTests
     [Fact]
     public void AvmLoss_LeavesEveryBackboneGradientZero()
     {
-        using var trainer = new StellaTrainer(Micro.Config);
+        using var trainer = new ModelTrainer(Micro.Config);
         var (audio, video) = Micro.Batch(4, 2);
         trainer.Score(audio, video, null, out var encoding);
         trainer.Backbone.zero_grad();
@@ -26,7 +26,7 @@ public sealed class TrainerTests
     [Fact]
     public void StepStella_OnAFixedBatch_LowersEachLoss()
     {
-        using var trainer = new StellaTrainer(Micro.Config, new StellaOptions { LearningRate = 2e-3, Seed = 3 });
+        using var trainer = new ModelTrainer(Micro.Config, new StellaOptions { LearningRate = 2e-3, Seed = 3 });
         var (audio, video) = Micro.Batch(8, 3);
         var results = new List<StepResult>();
         (Tensor, Tensor)? past = null;
@@ -51,7 +51,7 @@ public sealed class TrainerTests
     {
         // Guards against the collapse seen with the default patch-embedding init: pooled embeddings of all clips nearly equal
         // and InfoNCE stuck at ln(B) while the MAE loss still fell.
-        using var trainer = new StellaTrainer(Micro.Config, new StellaOptions { LearningRate = 2e-3, ContrastiveWeight = 1.0, Seed = 5 });
+        using var trainer = new ModelTrainer(Micro.Config, new StellaOptions { LearningRate = 2e-3, ContrastiveWeight = 1.0, Seed = 5 });
         var (audio, video) = Micro.Batch(8, 11);
         var steps = Enumerable.Range(0, 60).Select(_ => trainer.StepFull(audio, video)).ToList(); // ToList: every step must run
         var last = steps.TakeLast(5).Average(r => r.Contrastive);
@@ -64,7 +64,7 @@ public sealed class TrainerTests
         var runs = new List<List<(float, float, float, float, long[], long[])>>();
         for (var run = 0; run < 2; run++)
         {
-            using var trainer = new StellaTrainer(Micro.Config, new StellaOptions { Seed = 9 });
+            using var trainer = new ModelTrainer(Micro.Config, new StellaOptions { Seed = 9 });
             var (audio, video) = Micro.Batch(4, 4);
             var steps = new List<(float, float, float, float, long[], long[])>();
             (Tensor, Tensor)? past = null;
@@ -88,7 +88,7 @@ public sealed class TrainerTests
             Assert.Equal(runs[0][s].Item6, runs[1][s].Item6);
         }
 
-        using var other = new StellaTrainer(Micro.Config, new StellaOptions { Seed = 10 });
+        using var other = new ModelTrainer(Micro.Config, new StellaOptions { Seed = 10 });
         var (a2, v2) = Micro.Batch(4, 4);
         Assert.NotEqual(runs[0][0].Item1, other.StepStella(a2, v2).MaeAudio);
     }
@@ -96,7 +96,7 @@ public sealed class TrainerTests
     [Fact]
     public void StepStella_SelectsKappaTokens_FirstStepIsTopKappa()
     {
-        using var trainer = new StellaTrainer(Micro.Config);
+        using var trainer = new ModelTrainer(Micro.Config);
         var (audio, video) = Micro.Batch(4, 5);
         var scores = trainer.Score(audio, video, null, out _);
         var r = trainer.StepStella(audio, video);
@@ -125,7 +125,7 @@ public sealed class TrainerTests
     [Fact]
     public void StepFull_LowersTheLoss_AndChangesWeights()
     {
-        using var trainer = new StellaTrainer(Micro.Config, new StellaOptions { LearningRate = 2e-3 });
+        using var trainer = new ModelTrainer(Micro.Config, new StellaOptions { LearningRate = 2e-3 });
         var (audio, video) = Micro.Batch(8, 7);
         var before = trainer.Backbone.parameters().First().detach().clone();
         var first = Enumerable.Range(0, 3).Select(_ => trainer.StepFull(audio, video)).Average(r => r.MaeAudio + r.MaeVideo);

@@ -21,14 +21,14 @@ internal static class CheckpointBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"memory and checkpoints: tiny model, default budget {options.MemoryBytes / (1024.0 * 1024):0} MiB"));
         foreach (var method in new[] { "er", "der++", "stella", "stella-plus" })
         {
-            using var learner = LearnerFactory.Create(method, new StellaTrainer(ModelConfig.Tiny), options);
+            using var learner = LearnerFactory.Create(method, new ModelTrainer(ModelConfig.Tiny), options);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {method,-12} {learner.ItemBytes,10:N0} bytes/item  {learner.Memory!.Capacity,5} items in the budget"));
         }
 
         foreach (var method in new[] { "stella", "stella-plus" })
         {
-            using var learner = LearnerFactory.Create(method, new StellaTrainer(ModelConfig.Tiny), options);
+            using var learner = LearnerFactory.Create(method, new ModelTrainer(ModelConfig.Tiny), options);
             var c = learner.Trainer.Config;
             var steps = 0;
             while (learner.Memory!.Count < learner.Memory.Capacity)
@@ -48,7 +48,7 @@ internal static class CheckpointBench
             var write = watch.Elapsed.TotalSeconds;
             var bytes = Directory.GetFiles(saved, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
             var model = new[] { "backbone.bin", "avm.bin", "backbone-adam.bin", "avm-adam.bin" }.Sum(f => new FileInfo(Path.Combine(saved, f)).Length);
-            using var resumed = LearnerFactory.Create(method, new StellaTrainer(ModelConfig.Tiny), options);
+            using var resumed = LearnerFactory.Create(method, new ModelTrainer(ModelConfig.Tiny), options);
             watch.Restart();
             await store.LoadAsync(resumed);
             var read = watch.Elapsed.TotalSeconds;

@@ -39,7 +39,7 @@ internal static class StepBench
     public static int RunOne(string preset, string mode, int batch, int steps)
     {
         var config = ModelConfig.Preset(preset);
-        using var trainer = new StellaTrainer(config);
+        using var trainer = new ModelTrainer(config);
         var audio = torch.randn(batch, config.AudioTokens, config.AudioPatchDim);
         var video = torch.randn(batch, config.VideoTokens, config.VideoPatchDim);
         var before = MemoryMb("VmRSS");

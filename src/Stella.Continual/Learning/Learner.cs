@@ -13,7 +13,7 @@ namespace Stella.Continual.Learning;
 public abstract class Learner : IDisposable
 {
     /// <summary>Creates the learner; <paramref name="itemBytes"/> is the payload of one memory item (0: no memory).</summary>
-    protected Learner(string name, StellaTrainer trainer, LearnerOptions options, long itemBytes)
+    protected Learner(string name, ModelTrainer trainer, LearnerOptions options, long itemBytes)
     {
         Name = name;
         Trainer = trainer;
@@ -30,7 +30,7 @@ public abstract class Learner : IDisposable
     public string Name { get; }
 
     /// <summary>Model, optimizers and generator.</summary>
-    public StellaTrainer Trainer { get; }
+    public ModelTrainer Trainer { get; }
 
     /// <summary>Settings.</summary>
     public LearnerOptions Options { get; }

@@ -10,7 +10,7 @@ public static class LearnerFactory
         ["finetune", "er", "der++", "lump", "mir", "stella", "stella-plus", "random", "lpis-only", "rca-only", "multitask"];
 
     /// <summary>Creates the learner <paramref name="name"/> around <paramref name="trainer"/> (which it then owns).</summary>
-    public static Learner Create(string name, StellaTrainer trainer, LearnerOptions options) => name.ToLowerInvariant() switch
+    public static Learner Create(string name, ModelTrainer trainer, LearnerOptions options) => name.ToLowerInvariant() switch
     {
         "finetune" => new FinetuneLearner(trainer, options),
         "multitask" => new MultitaskLearner(trainer, options),

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Stella.Continual.Learning;
 
 /// <summary>Finetune: trains on the stream alone (the lower bound); no memory.</summary>
-public class FinetuneLearner(StellaTrainer trainer, LearnerOptions options, string name = "finetune") : Learner(name, trainer, options, 0)
+public class FinetuneLearner(ModelTrainer trainer, LearnerOptions options, string name = "finetune") : Learner(name, trainer, options, 0)
 {
     /// <inheritdoc />
     protected override LearnerStep StepCore(StreamBatch batch)
@@ -17,18 +17,18 @@ public class FinetuneLearner(StellaTrainer trainer, LearnerOptions options, stri
 }
 
 /// <summary>Multitask: Finetune on a stream shuffled across all tasks (joint training, the upper bound).</summary>
-public sealed class MultitaskLearner(StellaTrainer trainer, LearnerOptions options) : FinetuneLearner(trainer, options, "multitask")
+public sealed class MultitaskLearner(ModelTrainer trainer, LearnerOptions options) : FinetuneLearner(trainer, options, "multitask")
 {
     /// <inheritdoc />
     public override bool NeedsJointStream => true;
 }
 
 /// <summary>ER, and DER++ when <paramref name="penalty"/> is set: replay items join the batch; DER++ also keeps their embeddings close.</summary>
-public sealed class ExperienceReplayLearner(StellaTrainer trainer, LearnerOptions options, bool penalty)
+public sealed class ExperienceReplayLearner(ModelTrainer trainer, LearnerOptions options, bool penalty)
     : Learner(penalty ? "der++" : "er", trainer, options, ItemBytesFor(trainer, penalty))
 {
     /// <summary>Payload of one item: full patches (+ pooled embeddings for DER++).</summary>
-    public static long ItemBytesFor(StellaTrainer trainer, bool penalty)
+    public static long ItemBytesFor(ModelTrainer trainer, bool penalty)
     {
         var c = trainer.Config;
         return 4L * (((long)c.AudioTokens * c.AudioPatchDim) + ((long)c.VideoTokens * c.VideoPatchDim) + (penalty ? 2L * c.Dim : 0));
@@ -64,7 +64,7 @@ public sealed class ExperienceReplayLearner(StellaTrainer trainer, LearnerOption
 /// <summary>
 /// LUMP (Madaan et al. 2022): mixup of the current batch with memory items, lambda ~ Beta(0.5, 0.5); trains on the mixed batch only.
 /// </summary>
-public sealed class LumpLearner(StellaTrainer trainer, LearnerOptions options)
+public sealed class LumpLearner(ModelTrainer trainer, LearnerOptions options)
     : Learner("lump", trainer, options, ExperienceReplayLearner.ItemBytesFor(trainer, penalty: false))
 {
     /// <inheritdoc />
@@ -114,7 +114,7 @@ public sealed class LumpLearner(StellaTrainer trainer, LearnerOptions options)
 /// MIR (Aljundi et al. 2019): draws search-factor x B candidates, takes a virtual SGD step on the current batch, and replays the B
 /// candidates whose loss rises most.
 /// </summary>
-public sealed class MirLearner(StellaTrainer trainer, LearnerOptions options)
+public sealed class MirLearner(ModelTrainer trainer, LearnerOptions options)
     : Learner("mir", trainer, options, ExperienceReplayLearner.ItemBytesFor(trainer, penalty: false))
 {
     /// <inheritdoc />

@@ -12,7 +12,7 @@ namespace Stella.Continual.Learning;
 /// queries, select rho of the patches of the batch and of the replay items, train the backbone on both with the DER++ penalty on the
 /// replayed rows, offer the batch to the memory, then train the AVM.
 /// </summary>
-public sealed class StellaLearner(StellaTrainer trainer, LearnerOptions options, SelectionKind kind, bool plus)
+public sealed class StellaLearner(ModelTrainer trainer, LearnerOptions options, SelectionKind kind, bool plus)
     : Learner(NameOf(kind, plus), trainer, options, ItemBytesFor(trainer, plus))
 {
     /// <summary>The command-line name of a variant.</summary>
@@ -28,7 +28,7 @@ public sealed class StellaLearner(StellaTrainer trainer, LearnerOptions options,
     /// Payload of one item. STELLA: all patches, pooled embeddings, q_hat_a, q_hat_v, importance and correlation of every token.
     /// STELLA+: the kappa selected patches with their indices, pooled embeddings and queries.
     /// </summary>
-    public static long ItemBytesFor(StellaTrainer trainer, bool plus)
+    public static long ItemBytesFor(ModelTrainer trainer, bool plus)
     {
         var c = trainer.Config;
         var common = 4L * c.Dim * 4; // pooled a, v and q_hat a, v (H * d = D each)

@@ -7,11 +7,12 @@ using static TorchSharp.torch;
 namespace Stella.Model;
 
 /// <summary>
-/// The backbone and the AVM with their optimizers, and the two kinds of training step on a batch of patches:
+/// The model every learner trains: the backbone and the AVM with their optimizers and the generator of every random choice;
+/// the backbone step on given rows (<see cref="Train"/>), the AVM's no-gradient scoring pass and its step, and two whole steps on a batch:
 /// <see cref="StepFull"/> (all patches, as DER++ trains) and <see cref="StepStella"/> (AVM scoring, LPIS + RCA selection of
 /// rho of the patches, backbone step on the selection, then the AVM step with the backbone frozen). One dispose scope per step.
 /// </summary>
-public sealed class StellaTrainer : IDisposable
+public sealed class ModelTrainer : IDisposable
 {
     private readonly Adam _backboneOptimizer;
     private readonly Adam _avmOptimizer;
@@ -19,7 +20,7 @@ public sealed class StellaTrainer : IDisposable
     private readonly Generator _generator;
 
     /// <summary>Builds the model of <paramref name="config"/> on <paramref name="device"/>; all weights and choices follow the seed.</summary>
-    public StellaTrainer(ModelConfig config, StellaOptions? options = null, Device? device = null)
+    public ModelTrainer(ModelConfig config, StellaOptions? options = null, Device? device = null)
     {
         Runtime.TorchRuntime.Initialize();
         Options = options ?? new StellaOptions();
