@@ -177,7 +177,8 @@ public sealed class StreamTrainTests
         foreach (var (id, _, reason) in bad)
         {
             var row = Assert.Single(rows, r => r[0] == $"\"{id}\"");
-            Assert.Equal(reason, row[4]);
+            Assert.Equal(reason, row[5]);
+            Assert.Equal("decode", row[4]);
         }
 
         Assert.Equal(bad.Length, rows.Count);
@@ -192,7 +193,7 @@ public sealed class StreamTrainTests
             Enumerable.Range(0, 30).Select(i => new ClipRecord($"c{i}", $"clips/c{i}.mp4", "dog", 0, ClipSplit.Train)));
         var config = Config(Path.Combine(dir, "manifest.csv"), "finetune");
         config.MaxQuarantineShare = 0.1;
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => new StreamTrainJob(config, TestData.TempDir(), _ => { }).RunAsync(false, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<QuarantineLimitException>(() => new StreamTrainJob(config, TestData.TempDir(), _ => { }).RunAsync(false, CancellationToken.None));
         Assert.Contains("quarantined", e.Message);
         Assert.Contains("above the tolerated 10", e.Message);
     }
