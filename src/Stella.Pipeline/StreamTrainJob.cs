@@ -129,8 +129,8 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         }
 
         var cursor = new StreamCursor(position);
-        var seenBefore = position.SamplesSeen - position.ClipOffset;
-        var quarantineStage = new QuarantineStage(quarantine, cursor, config.MaxQuarantineShare, index => seenBefore + index + 1, Progress, log);
+        // Clips consumed once the clip at stream index i of the current task is: those of earlier tasks, then i + 1.
+        var quarantineStage = new QuarantineStage(quarantine, cursor, config.MaxQuarantineShare, index => cursor.Position.SamplesSeen - cursor.Position.ClipOffset + index + 1, Progress, log);
         Progress.SetPlan(streams.Count, streams.Skip(position.Task).Sum(s => (long)s.Count) - position.ClipOffset);
         Task prefetch = Task.CompletedTask;
         var lastLine = Stopwatch.StartNew();

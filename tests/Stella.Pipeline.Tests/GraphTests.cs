@@ -263,3 +263,23 @@ public sealed class GraphTests
         Assert.False(Directory.Exists(missing));
     }
 }
+
+public sealed class EvaluationTests
+{
+    [Fact]
+    public void SeenMeans_CoverTheTasksSeen_AllOfThemAfterAJointStream()
+    {
+        double[][] Rows(params double[] r1) => r1.Select(v => new[] { v, v + 1, v + 2 }).ToArray();
+        var afterTask0 = new Evaluation(Rows(10, 20, 30), Rows(1, 2, 3), [0.5, 0.7, double.NaN], [40, null, 80], Seen: 1);
+        Assert.Equal(10, afterTask0.SeenA2V(0));
+        Assert.Equal(3, afterTask0.SeenV2A(2));
+        Assert.Equal(0.5, afterTask0.SeenGap());
+        Assert.Equal(40, afterTask0.SeenLocalization());
+        // Multitask evaluates once, after the joint stream: every task has been seen (before, only task 0 was averaged).
+        var joint = afterTask0 with { Seen = 3 };
+        Assert.Equal(20, joint.SeenA2V(0));
+        Assert.Equal(4, joint.SeenV2A(2));
+        Assert.Equal(0.6, joint.SeenGap(), 12);
+        Assert.Equal(60, joint.SeenLocalization());
+    }
+}
