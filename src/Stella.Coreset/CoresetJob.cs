@@ -250,7 +250,7 @@ public static class CoresetJob
         return cosine;
     }
 
-    private static object Phase(string name, Stopwatch watch) => new { name, seconds = Math.Round(watch.Elapsed.TotalSeconds, 3), peak_rss_mb = Math.Round(ProcessMemory.PeakRssMb(), 1) };
+    private static object Phase(string name, Stopwatch watch) => new { name, seconds = Math.Round(watch.Elapsed.TotalSeconds, 3), peak_rss_mb = ProcessMemory.PeakRssMb() is { } peak ? Math.Round(peak, 1) : (double?)null };
 
     private static void WriteReport(CoresetSettings settings, FeatureMatrix x, KMeansResult km, ProjectionEffect? projection, int[] sizes, ClusterScores? scores, int[] indices, int budget, string[]? labels, int[]? random)
     {

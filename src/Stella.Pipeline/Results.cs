@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Stella.Continual.Learning;
+using Stella.Core.Json;
 using Stella.Core.Manifests;
 using Stella.Core.Metrics;
 using Stella.Pipeline.Reports;
@@ -57,7 +57,7 @@ public static class Results
             {
                 samples_per_s = Math.Round(state.TrainClips / Math.Max(1e-9, state.TrainSeconds), 3),
                 step_ms = Math.Round(state.StepMilliseconds / Math.Max(1, state.Steps), 1),
-                peak_rss_mb = Math.Round(Stella.Core.Diagnostics.ProcessMemory.PeakRssMb(), 1),
+                peak_rss_mb = Stella.Core.Diagnostics.ProcessMemory.PeakRssMb() is { } peak ? Math.Round(peak, 1) : (double?)null,
                 // libtorch's CPU allocator keeps no peak statistics and TorchSharp exposes none for CUDA, so the exactly known part is
                 // reported: parameters, their gradients and Adam's two moments (4 x parameter bytes); activations are in peak_rss_mb.
                 peak_tensor_mb = (double?)null,
@@ -72,7 +72,7 @@ public static class Results
             config_hash = config.Hash(),
         };
         var path = Path.Combine(outDir, "results.json");
-        File.WriteAllText(path, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(path, ReportJson.Serialize(results));
         var plots = Directory.CreateDirectory(Path.Combine(outDir, "plots")).FullName;
         if (square)
         {
