@@ -100,11 +100,19 @@ public sealed class StreamTrainConfig
     public string Resolve(string path) =>
         Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Source) ?? Environment.CurrentDirectory, path));
 
-    /// <summary>A short hash of the settings that decide the results (not paths, workers or checkpoint cadence).</summary>
+    /// <summary>
+    /// A short hash of every setting that can change the results: the data (manifest, data root, the rendered benchmark's
+    /// options, subset), the learner and its training settings, the device (its kernels round differently), and the linear
+    /// probe's size. Left out, because they cannot change results: the run's name, workers, read-ahead, checkpoint cadence
+    /// and the quarantine limit (it stops a run; it does not change one that finishes). A checkpoint or memory written under
+    /// another hash is refused on resume.
+    /// </summary>
     public string Hash()
     {
+        // Synth as JSON: every option that makes the dataset (the render parallelism is [JsonIgnore]: it does not).
+        var synth = Synth is null ? "-" : System.Text.Json.JsonSerializer.Serialize(Synth);
         var key = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{Manifest}|{Method}|{Model}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate}|{ContrastiveWeight}|{MemoryMib}|{MemoryItems}|{Subset}");
+            $"{Manifest}|{DataRoot}|{synth}|{Subset}|{Method}|{Model}|{Device}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate:R}|{ContrastiveWeight:R}|{MemoryMib}|{MemoryItems}|{ProbePerClass}");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
     }
 }

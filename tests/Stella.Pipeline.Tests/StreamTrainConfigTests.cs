@@ -38,4 +38,52 @@ public sealed class StreamTrainConfigTests
         Assert.StartsWith($"{path}:3:", e.Message);
         Assert.Contains("batch_sise", e.Message);
     }
+
+    /// <summary>Settings that cannot change a run's results: its name, parallelism, read-ahead, checkpoint cadence and when it gives up.</summary>
+    private static readonly string[] NotResultSettings =
+        [nameof(StreamTrainConfig.Name), nameof(StreamTrainConfig.Workers), nameof(StreamTrainConfig.PrefetchClips), nameof(StreamTrainConfig.CheckpointEvery), nameof(StreamTrainConfig.MaxQuarantineShare)];
+
+    private static object Changed(Type type, object? value) => type switch
+    {
+        _ when type == typeof(string) => (value as string ?? "x") + "-changed",
+        _ when type == typeof(int) || type == typeof(int?) => ((int?)value ?? 3) + 1,
+        _ when type == typeof(double) => (double)value! + 0.25,
+        _ when type == typeof(Stella.Media.Synth.SynthOptions) => new Stella.Media.Synth.SynthOptions { Tasks = 7 },
+        _ => throw new InvalidOperationException($"no changed value for a setting of type {type}: extend the test"),
+    };
+
+    [Fact]
+    public void Hash_EverySettingThatChangesResults_ChangesIt_AndNoOtherDoes()
+    {
+        var settings = typeof(StreamTrainConfig).GetProperties().Where(p => p.CanWrite && p.GetSetMethod() is not null).ToList();
+        Assert.Contains(settings, p => p.Name == nameof(StreamTrainConfig.ProbePerClass));
+        foreach (var p in settings)
+        {
+            var config = new StreamTrainConfig();
+            var before = config.Hash();
+            p.SetValue(config, Changed(p.PropertyType, p.GetValue(config)));
+            if (NotResultSettings.Contains(p.Name))
+            {
+                Assert.True(before == config.Hash(), $"{p.Name} cannot change results but changes the hash");
+            }
+            else
+            {
+                Assert.True(before != config.Hash(), $"{p.Name} changes results but not the hash");
+            }
+        }
+    }
+
+    [Fact]
+    public void Hash_EveryRenderedBenchmarkSetting_ChangesIt_ButNotTheRenderParallelism()
+    {
+        var baseline = new Stella.Media.Synth.SynthOptions();
+        var hash = new StreamTrainConfig { Synth = baseline }.Hash();
+        foreach (var p in typeof(Stella.Media.Synth.SynthOptions).GetProperties().Where(p => p.CanWrite))
+        {
+            var changed = baseline with { };
+            p.SetValue(changed, p.PropertyType == typeof(int) ? (object)((int)p.GetValue(baseline)! + 1) : (double)p.GetValue(baseline)! + 1);
+            var other = new StreamTrainConfig { Synth = changed }.Hash();
+            Assert.True(p.Name == nameof(Stella.Media.Synth.SynthOptions.Parallelism) ? other == hash : other != hash, $"synth.{p.Name}");
+        }
+    }
 }
