@@ -29,14 +29,43 @@ public sealed class StreamTrainConfigTests
         Assert.Equal(128, synth.FrameSize);
     }
 
+    /// <summary>Loads a config of <paramref name="yaml"/> that must fail; returns its path and the error.</summary>
+    private static (string Path, Stella.Core.UserInputException Error) LoadBad(string yaml)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"stella-config-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, yaml);
+        return (path, Assert.Throws<Stella.Core.UserInputException>(() => StreamTrainConfig.Load(path)));
+    }
+
     [Fact]
     public void Load_TypoInAKey_NamesFileAndLine()
     {
+        var (path, e) = LoadBad("name: x\nmethod: stella\nbatch_sise: 4\n");
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.StartsWith($"{path}:3: unknown key 'batch_sise' (did you mean 'batch_size'?); valid keys: name, manifest, data_root, synth, method, ", e.Message);
+        Assert.Contains("probe_per_class", e.Message);
+        Assert.DoesNotContain("not found on type", e.Message);
+    }
+
+    [Fact]
+    public void Load_UnknownKeyNothingLike_ListsTheValidKeysWithoutAGuess()
+    {
+        var (path, e) = LoadBad("name: x\nwibble: 4\n");
+        Assert.StartsWith($"{path}:2: unknown key 'wibble'; valid keys: name, ", e.Message);
+    }
+
+    [Fact]
+    public void Load_UnknownKeyInTheSynthSection_ListsThatSectionsKeys()
+    {
+        var (path, e) = LoadBad("name: x\nsynth:\n  taks: 2\n");
+        Assert.StartsWith($"{path}:3: unknown key 'taks' in 'synth' (did you mean 'tasks'?); valid keys: tasks, classes_per_task, ", e.Message);
+    }
+
+    [Fact]
+    public void Load_MissingFile_IsAUserError()
+    {
         var path = Path.Combine(Path.GetTempPath(), $"stella-config-{Guid.NewGuid():N}.yaml");
-        File.WriteAllText(path, "name: x\nmethod: stella\nbatch_sise: 4\n");
-        var e = Assert.Throws<ArgumentException>(() => StreamTrainConfig.Load(path));
-        Assert.StartsWith($"{path}:3:", e.Message);
-        Assert.Contains("batch_sise", e.Message);
+        Assert.Equal($"config file not found: {path}", Assert.Throws<Stella.Core.UserInputException>(() => StreamTrainConfig.Load(path)).Message);
     }
 
     /// <summary>Settings that cannot change a run's results: its name, parallelism, read-ahead, checkpoint cadence and when it gives up.</summary>
