@@ -27,8 +27,7 @@ public sealed class RunState
     /// <summary>Folds the current process' peak RSS in.</summary>
     public void NotePeakRss()
     {
-        var now = Stella.Core.Diagnostics.ProcessMemory.PeakRssMb();
-        if (double.IsFinite(now))
+        if (Stella.Core.Diagnostics.ProcessMemory.PeakRssMb() is { } now)
         {
             PeakRssMb = Math.Max(PeakRssMb ?? 0, now);
         }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Threading.Tasks.Dataflow;
 using Stella.Continual.Checkpoints;
 using Stella.Continual.Learning;
+using Stella.Core;
 using Stella.Core.Manifests;
 using Stella.Media.Decode;
 using Stella.Media.Synth;
@@ -66,12 +67,12 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         };
         if (!resume && checkpoints.Latest is not null)
         {
-            throw new ArgumentException($"{outDir} already holds a run: add --resume to continue it, or choose another --out");
+            throw new UserInputException($"{outDir} already holds a run: add --resume to continue it, or choose another --out");
         }
 
         if (resume && checkpoints.Latest is null)
         {
-            throw new ArgumentException(Directory.Exists(outDir)
+            throw new UserInputException(Directory.Exists(outDir)
                 ? $"--resume: {outDir} holds no checkpoint to resume (the run stopped before its first one): run again without --resume"
                 : $"--resume: {outDir} does not exist: check --out, or run without --resume to start");
         }
@@ -255,7 +256,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         var header = Stella.Core.Arrays.Npy.ReadHeader(stream, path);
         if (header.Descr != "<i8" || header.Shape.Length != 1)
         {
-            throw new InvalidDataException($"{path}: a subset is a 1-D int64 .npy (got dtype '{header.Descr}', shape ({string.Join(", ", header.Shape)}))");
+            throw new UserInputException($"{path}: a subset is a 1-D int64 .npy (got dtype '{header.Descr}', shape ({string.Join(", ", header.Shape)}))");
         }
 
         var bytes = new byte[header.Count * 8];
@@ -264,7 +265,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         var bad = rows.FirstOrDefault(r => r < 0 || r >= count, -1);
         if (rows.Any(r => r < 0 || r >= count))
         {
-            throw new InvalidDataException($"{path}: row {bad} is outside the manifest's {count} training clips");
+            throw new UserInputException($"{path}: row {bad} is outside the manifest's {count} training clips");
         }
 
         return rows.Select(r => (int)r).ToHashSet();

@@ -255,10 +255,10 @@ public sealed class GraphTests
     {
         var manifest = Path.Combine(await Data.Value, "manifest.csv");
         var empty = TestData.TempDir();
-        var e = await Assert.ThrowsAsync<ArgumentException>(() => new StreamTrainJob(Config(manifest), empty, _ => { }).RunAsync(true, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<Stella.Core.UserInputException>(() => new StreamTrainJob(Config(manifest), empty, _ => { }).RunAsync(true, CancellationToken.None));
         Assert.Equal($"--resume: {empty} holds no checkpoint to resume (the run stopped before its first one): run again without --resume", e.Message);
         var missing = Path.Combine(empty, "nothing");
-        e = await Assert.ThrowsAsync<ArgumentException>(() => new StreamTrainJob(Config(manifest), missing, _ => { }).RunAsync(true, CancellationToken.None));
+        e = await Assert.ThrowsAsync<Stella.Core.UserInputException>(() => new StreamTrainJob(Config(manifest), missing, _ => { }).RunAsync(true, CancellationToken.None));
         Assert.Equal($"--resume: {missing} does not exist: check --out, or run without --resume to start", e.Message);
         Assert.False(Directory.Exists(missing));
     }

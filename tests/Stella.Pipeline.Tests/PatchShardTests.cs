@@ -71,7 +71,7 @@ public sealed class PatchShardTests
         var data = await Data.Value;
         var dir = TestData.TempDir();
         await new PreprocessJob(Config(data), dir, 0, 1, _ => { }) { RowsPerFile = 100 }.RunAsync(CancellationToken.None);
-        var e = await Assert.ThrowsAsync<InvalidDataException>(() => PatchShardSource.OpenAsync([dir], ModelConfig.Base, _ => { }, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<Stella.Core.UserInputException>(() => PatchShardSource.OpenAsync([dir], ModelConfig.Base, _ => { }, CancellationToken.None));
         Assert.Contains("shard-0000-of-0001-", e.Message);
         Assert.Contains("patch geometry 'audio 512x128 -> 256x256; video 4x3x128x128 -> 256x768; patch 16' does not match the base model's", e.Message);
     }

@@ -129,10 +129,10 @@ public sealed class StreamTrainTests
         Stella.Core.Arrays.Npy.Write(subset, new long[] { 3, 16 }, 2);
         var config = Config(Path.Combine(data, "manifest.csv"));
         config.Subset = subset;
-        var outside = await Assert.ThrowsAsync<InvalidDataException>(() => new StreamTrainJob(config, TestData.TempDir(), _ => { }).RunAsync(false, CancellationToken.None));
+        var outside = await Assert.ThrowsAsync<Stella.Core.UserInputException>(() => new StreamTrainJob(config, TestData.TempDir(), _ => { }).RunAsync(false, CancellationToken.None));
         Assert.Equal($"{subset}: row 16 is outside the manifest's 16 training clips", outside.Message);
 
-        var again = await Assert.ThrowsAsync<ArgumentException>(() => new StreamTrainJob(Config(Path.Combine(data, "manifest.csv")), outDir, _ => { }).RunAsync(false, CancellationToken.None));
+        var again = await Assert.ThrowsAsync<Stella.Core.UserInputException>(() => new StreamTrainJob(Config(Path.Combine(data, "manifest.csv")), outDir, _ => { }).RunAsync(false, CancellationToken.None));
         Assert.Contains("--resume", again.Message);
     }
 

@@ -25,14 +25,14 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
     {
         if (methods.Count == 0 || seeds.Count == 0)
         {
-            throw new ArgumentException("compare needs at least one method and one seed");
+            throw new Stella.Core.UserInputException("compare needs at least one method and one seed");
         }
 
         foreach (var method in methods)
         {
             if (!Stella.Continual.Learning.LearnerFactory.Names.Contains(method))
             {
-                throw new ArgumentException($"unknown method '{method}': choose from {string.Join(", ", Stella.Continual.Learning.LearnerFactory.Names)}");
+                throw new Stella.Core.UserInputException($"unknown method '{method}': choose from {string.Join(", ", Stella.Continual.Learning.LearnerFactory.Names)}");
             }
         }
 

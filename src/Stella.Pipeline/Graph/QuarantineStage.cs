@@ -1,4 +1,3 @@
-using System.Globalization;
 using Stella.Pipeline.Telemetry;
 
 namespace Stella.Pipeline.Graph;
@@ -24,8 +23,7 @@ public sealed class QuarantineStage(Quarantine quarantine, StreamCursor cursor, 
         var share = quarantine.Count / (double)Math.Max(1, consumed);
         if (consumed >= 20 && share > maxShare)
         {
-            throw new QuarantineLimitException(string.Create(CultureInfo.InvariantCulture,
-                $"{quarantine.Count} of {consumed} clips quarantined ({share:P0}), above the tolerated {maxShare:P0}: see quarantine.csv"));
+            throw new QuarantineLimitException(quarantine.Count, consumed, maxShare, "quarantine.csv");
         }
     }
 }

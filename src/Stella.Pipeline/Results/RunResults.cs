@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Stella.Core;
 using System.Text.Json.Serialization;
 
 namespace Stella.Pipeline;
@@ -9,8 +10,8 @@ namespace Stella.Pipeline;
 /// </summary>
 public sealed record RunResults
 {
-    /// <summary>The options results.json is written and read with.</summary>
-    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    /// <summary>The options results.json is written and read with (a non-finite figure as null).</summary>
+    public static JsonSerializerOptions Json => Stella.Core.Json.ReportJson.Options;
 
     /// <summary>Method name.</summary>
     [JsonPropertyName("method")] public required string Method { get; init; }
@@ -62,11 +63,11 @@ public sealed record RunResults
     {
         try
         {
-            return JsonSerializer.Deserialize<RunResults>(File.ReadAllText(path), Json) ?? throw new InvalidDataException($"{path}: empty results file");
+            return JsonSerializer.Deserialize<RunResults>(File.ReadAllText(path), Json) ?? throw new UserInputException($"{path}: empty results file");
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path}: not a results.json of this version ({e.Message})", e);
+            throw new UserInputException($"{path}: not a results.json of this version ({e.Message})", e);
         }
     }
 
