@@ -197,32 +197,4 @@ public sealed class StreamTrainTests
         Assert.Contains("quarantined", e.Message);
         Assert.Contains("above the tolerated 10", e.Message);
     }
-
-    [Fact]
-    public async Task KilledMidTask_ThenResumed_EndsWithTheMemoryAndPositionOfAnUninterruptedRun()
-    {
-        var data = await Data.Value;
-        var manifest = Path.Combine(data, "manifest.csv");
-        var straight = TestData.TempDir();
-        await new StreamTrainJob(Config(manifest), straight, _ => { }).RunAsync(false, CancellationToken.None);
-
-        var killed = TestData.TempDir();
-        using var stop = new CancellationTokenSource();
-        var job = new StreamTrainJob(Config(manifest), killed, _ => { }) { AfterStep = step => { if (step == 1) { stop.Cancel(); } } };
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => job.RunAsync(false, stop.Token));
-        await new StreamTrainJob(Config(manifest), killed, _ => { }).RunAsync(true, CancellationToken.None);
-
-        var hash = Config(manifest).Hash();
-        var a = await new ParquetMemoryStore(Path.Combine(new CheckpointStore(Path.Combine(straight, "checkpoints"), hash).Latest!, "memory"), hash).ReadAsync();
-        var b = await new ParquetMemoryStore(Path.Combine(new CheckpointStore(Path.Combine(killed, "checkpoints"), hash).Latest!, "memory"), hash).ReadAsync();
-        Assert.Equal(a.Select(i => (i.Slot, i.ClipId)), b.Select(i => (i.Slot, i.ClipId)));
-        Assert.All(a.Zip(b), pair => Assert.Equal(pair.First.AudioPatches, pair.Second.AudioPatches));
-        var ja = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(straight, "results.json"))).RootElement;
-        var jb = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(killed, "results.json"))).RootElement;
-        Assert.Equal(ja.GetProperty("efficiency").GetProperty("steps").GetInt64(), jb.GetProperty("efficiency").GetProperty("steps").GetInt64());
-        Assert.Equal(ja.GetProperty("a2v").GetRawText(), jb.GetProperty("a2v").GetRawText());
-        Assert.Equal(
-            File.ReadLines(Path.Combine(straight, "checkpoints", "LATEST")).First(),
-            File.ReadLines(Path.Combine(killed, "checkpoints", "LATEST")).First());
-    }
 }
