@@ -51,7 +51,7 @@ coreset-eval: build ## Benchmark: train on all clips, extract COINCIDE activatio
 	@set -e; D=$(or $(OUT),runs/coreset-eval); mkdir -p $$D; \
 	[ -f $$D/full/results.json ] || $(STELLA) stream-train --config pipelines/synth.yaml --out $$D/full; \
 	$(STELLA) extract --run $$D/full --manifest $(DATA)/manifest.csv --out $$D/features.npy; \
-	$(STELLA) coreset --features $$D/features.npy --clusters 24 --ratio 0.2 --layers 3 --labels $$D/features.npy.labels.txt --out $$D/coincide; \
+	$(STELLA) coreset --features $$D/features.npy --clusters 24 --ratio 0.2 --labels $$D/features.npy.labels.txt --out $$D/coincide; \
 	$(STELLA) coreset --features $$D/features.npy --clusters 24 --ratio 0.2 --method random --labels $$D/features.npy.labels.txt --out $$D/random; \
 	for m in coincide random; do [ -f $$D/train-$$m/results.json ] || $(STELLA) stream-train --config pipelines/synth.yaml --subset $$D/$$m/indices.npy --out $$D/train-$$m; done; \
 	/usr/bin/python3 tools/bench/rel.py $$D

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Stella.Core;
 using Stella.Coreset;
 
 namespace Stella.Cli;
@@ -14,7 +15,7 @@ internal static class CoresetCommand
         var tau = new Option<double>("--tau") { Description = "Temperature of P = softmax((S / D) / tau).", DefaultValueFactory = _ => 0.1 };
         var method = new Option<string>("--method") { Description = "coincide, random, semdedup, selfsup or nearest.", DefaultValueFactory = _ => "coincide" };
         var transfer = new Option<string>("--transfer") { Description = "Transferability: 'reference' (language halves, 0.9 cut, as the authors' code) or 'thesis' (whole centroids, Eq. 3.4).", DefaultValueFactory = _ => "reference" };
-        var layers = new Option<int>("--layers") { Description = "Layer blocks per feature row (reference transferability uses the second half of each).", DefaultValueFactory = _ => 5 };
+        var layers = new Option<int?>("--layers") { Description = "Layer blocks per feature row (reference transferability uses the second half of each). Default: the layers stella extract wrote beside the features (PATH.extract.json, or extract.json in a shard folder), else 5 (the authors' feature files)." };
         var iterations = new Option<int>("--iterations") { Description = "k-means iterations.", DefaultValueFactory = _ => 20 };
         var plusPlus = new Option<bool>("--kmeans-plus-plus") { Description = "Seed centroids with k-means++ (one pass over the data per centroid) instead of random rows." };
         var project = new Option<int>("--project") { Description = "Approximation for very wide features: cluster in a seeded random projection to this many dimensions, rebuild the centroids in the full space, and report the effect on the full-space objective (0: exact).", DefaultValueFactory = _ => 0 };
@@ -33,45 +34,28 @@ internal static class CoresetCommand
             {
                 "reference" => TransferMode.Reference,
                 "thesis" => TransferMode.Thesis,
-                var other => throw new ArgumentException($"--transfer must be 'reference' or 'thesis' (got '{other}')"),
+                var other => throw new UserInputException($"--transfer must be 'reference' or 'thesis' (got '{other}')"),
             };
+            var featuresPath = parse.GetValue(features)!;
+            var layerBlocks = parse.GetValue(layers);
+            if (layerBlocks is null)
+            {
+                var (blocks, source) = Stella.Pipeline.ExtractMetadata.CoresetLayers(featuresPath);
+                Log($"--layers {blocks} (from {source})");
+                layerBlocks = blocks;
+            }
+
             CoresetJob.Run(new CoresetSettings
             {
-                Features = parse.GetValue(features)!, Out = parse.GetValue(output)!, Clusters = parse.GetValue(clusters), Method = parse.GetValue(method)!,
+                Features = featuresPath, Out = parse.GetValue(output)!, Clusters = parse.GetValue(clusters), Method = parse.GetValue(method)!,
                 Iterations = parse.GetValue(iterations), Seed = parse.GetValue(seed), Labels = parse.GetValue(labels), PlusPlus = parse.GetValue(plusPlus),
                 Project = parse.GetValue(project),
-                Coincide = new CoincideOptions { Ratio = parse.GetValue(ratio), Tau = parse.GetValue(tau), Transfer = mode, Layers = parse.GetValue(layers) },
-            }, line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}"));
+                Coincide = new CoincideOptions { Ratio = parse.GetValue(ratio), Tau = parse.GetValue(tau), Transfer = mode, Layers = layerBlocks.Value },
+            }, Log);
             return 0;
         });
         return command;
     }
-}
 
-/// <summary><c>stella extract</c>: COINCIDE activations of a trained run's model for a manifest's training clips.</summary>
-internal static class ExtractCommand
-{
-    public static Command Create()
-    {
-        var run = new Option<string>("--run") { Description = "Run folder whose latest checkpoint holds the model.", Required = true };
-        var manifest = new Option<string>("--manifest") { Description = "Manifest (this project's format) of the clips.", Required = true };
-        var output = new Option<string>("--out") { Description = "Feature file (.npy float32 [N, 2 M D]; PATH.clips.txt and PATH.labels.txt name the rows), or a folder of Parquet feature shards (with --shard).", Required = true };
-        var shard = new Option<int>("--shard") { Description = "This process' part of the training clips (0-based), written as a Parquet shard into the --out folder.", DefaultValueFactory = _ => 0 };
-        var numShards = new Option<int>("--num-shards") { Description = "Parts the training clips are split into (contiguous ranges).", DefaultValueFactory = _ => 1 };
-        var model = new Option<string>("--model") { Description = "Model preset of the run (tiny or base).", DefaultValueFactory = _ => "tiny" };
-        var layers = new Option<string?>("--layers") { Description = "Comma-separated block indices (modality blocks first, then joint). Default: all." };
-        var command = new Command("extract", "Activations of our audio-video model for COINCIDE: per layer, the attention output's video and audio tokens, mean-pooled, tanh, L2, concatenated / sqrt(2M).")
-        {
-            run, manifest, output, model, layers, shard, numShards,
-        };
-        command.SetAction(async (parse, ct) =>
-        {
-            var chosen = parse.GetValue(layers)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(s => int.TryParse(s, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : throw new ArgumentException($"--layers: '{s}' is not an integer")).ToList();
-            await new Stella.Pipeline.ExtractJob(parse.GetValue(run)!, parse.GetValue(manifest)!, parse.GetValue(output)!, parse.GetValue(model)!, chosen,
-                line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}"), parse.GetValue(shard), parse.GetValue(numShards)).RunAsync(ct);
-            return 0;
-        });
-        return command;
-    }
+    private static void Log(string line) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}");
 }

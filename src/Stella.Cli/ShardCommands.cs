@@ -75,8 +75,8 @@ internal static class ShardCommands
         {
             var dir = parse.GetValue(run)!;
             var outDir = parse.GetValue(output) ?? Path.Combine(dir, "memory-show");
-            var text = await MemoryReport.WriteAsync(dir, outDir, ModelConfig.Preset(parse.GetValue(model)!), parse.GetValue(perTask), ct);
-            Console.WriteLine(string.Join('\n', text.Split('\n').TakeWhile(l => !l.Contains("![", StringComparison.Ordinal))).TrimEnd());
+            var text = await MemoryReport.ShowAsync(dir, outDir, ModelConfig.Preset(parse.GetValue(model)!), parse.GetValue(perTask), ct);
+            Console.WriteLine(text.Terminal.TrimEnd());
             Console.WriteLine($"\npictures and memory.md: {outDir}");
             return 0;
         });

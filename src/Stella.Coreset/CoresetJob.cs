@@ -92,6 +92,15 @@ public static class CoresetJob
             throw new UserInputException($"--clusters must be in [1, N] (got K = {settings.Clusters}, N = {x.Rows})");
         }
 
+        var layers = settings.Coincide.Layers;
+        if (settings.Method == "coincide" && settings.Coincide.Transfer == TransferMode.Reference && (layers < 1 || x.Dims % (2 * layers) != 0))
+        {
+            // Checked here, before any clustering: the transferability needs it only after all k-means iterations.
+            throw new UserInputException(
+                $"--layers {layers}: transferability 'reference' needs D divisible into {layers} layer blocks of two halves (D = {x.Dims}); give --layers " +
+                "the number of layers the features hold (stella extract writes it beside its output), or use --transfer thesis");
+        }
+
         var labels = labelsPath is null ? null : File.ReadAllLines(labelsPath);
         if (labels is not null && labels.Length != x.Rows)
         {

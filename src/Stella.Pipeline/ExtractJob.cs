@@ -21,7 +21,8 @@ namespace Stella.Pipeline;
 /// PATH.labels.txt (the clip id and label of each row; a clip that cannot be decoded gets a row of zeros and is listed in
 /// PATH.quarantine.csv). When PATH does not end in .npy it is a folder of Parquet feature shards: shard <c>shard</c> of
 /// <c>numShards</c> holds one contiguous part of the rows, so machines (or processes) can each extract one part and
-/// <c>stella coreset --features PATH</c> reads the folder whole.
+/// <c>stella coreset --features PATH</c> reads the folder whole. Beside the output, <see cref="ExtractMetadata"/> records the
+/// layers, so coreset's --layers defaults to them.
 /// </summary>
 public sealed class ExtractJob(string run, string manifestPath, string outPath, string model, IReadOnlyList<int>? layers, Action<string> log, int shard = 0, int numShards = 1)
 {
@@ -101,6 +102,7 @@ public sealed class ExtractJob(string run, string manifestPath, string outPath, 
             await File.WriteAllLinesAsync(outPath + ".labels.txt", clips.Select(c => c.Label), ct).ConfigureAwait(false);
         }
 
+        new ExtractMetadata(model, [.. chosen], config.Dim, width).Write(outPath);
         log(string.Create(CultureInfo.InvariantCulture, $"wrote {clips.Count} rows ({outcomes.Count(o => !o.Ok)} quarantined as zero rows)"));
         return clips.Count;
     }

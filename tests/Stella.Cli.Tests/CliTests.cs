@@ -99,4 +99,36 @@ public sealed class CliTests
         Assert.Equal(2, code);
         Assert.Equal("error: MissingFile: /nonexistent/clip.mp4: file not found", error.Trim());
     }
+
+    [Fact]
+    public async Task MemoryShow_PrintsEachPicturedItem_WithItsPictures()
+    {
+        var dir = TempDir();
+        var memory = Path.Combine(dir, "memory");
+        var model = global::Stella.Model.Config.ModelConfig.Tiny;
+        var items = Enumerable.Range(0, 3).Select(i => new global::Stella.Continual.Memory.MemoryItem
+        {
+            Slot = i, ClipId = $"clip-{i}", Task = i == 0 ? 0 : 1,
+            AudioPatches = new float[model.AudioTokens * model.AudioPatchDim], VideoPatches = new float[model.VideoTokens * model.VideoPatchDim],
+        }).ToList();
+        await new global::Stella.Continual.Memory.ParquetMemoryStore(memory, "hash").WriteAsync(items);
+        var show = Path.Combine(dir, "show");
+
+        var (code, output, error) = Stella("memory", "show", memory, "--out", show, "--per-task", "1");
+
+        Assert.True(code == 0, error);
+        var lines = output.Split('\n');
+        foreach (var (clip, name) in new[] { ("clip-0", "task0-slot00000"), ("clip-1", "task1-slot00001") })
+        {
+            var line = Assert.Single(lines, l => l.StartsWith(clip + " ", StringComparison.Ordinal));
+            foreach (var png in new[] { $"{name}-spectrogram.png", $"{name}-frames.png" })
+            {
+                Assert.Contains(Path.Combine(show, png), line);
+                Assert.True(File.Exists(Path.Combine(show, png)), png);
+            }
+        }
+
+        Assert.DoesNotContain(lines, l => l.StartsWith("clip-2", StringComparison.Ordinal));
+        Assert.DoesNotContain("![", output);
+    }
 }

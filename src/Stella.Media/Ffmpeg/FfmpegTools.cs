@@ -29,6 +29,8 @@ public static class FfmpegTools
             }
         }
 
+        // Once per process, before this process makes pipes of its own: the sockets of killed runs go.
+        StalePipeSockets.RemoveOnce();
         _checked = true;
     }
 

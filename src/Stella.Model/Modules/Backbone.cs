@@ -249,9 +249,6 @@ public sealed class Backbone : nn.Module
     /// <summary>Audio patch embeddings [B, K, D] of patches [B, K, P*P] at original token indices [B, K] (position embeddings gathered there).</summary>
     public Tensor EmbedAudio(Tensor patches, Tensor indices) => Embed(audio_embed, audio_pos, audio_modality, patches, indices);
 
-    /// <summary>Video patch embeddings [B, K, D] of patches [B, K, 3*P*P] at original token indices [B, K].</summary>
-    public Tensor EmbedVideo(Tensor patches, Tensor indices) => Embed(video_embed, video_pos, video_modality, patches, indices);
-
     private static Tensor Embed(Linear embed, Parameter pos, Parameter modality, Tensor patches, Tensor indices) =>
         embed.forward(patches) + GatherTokens(pos.expand(patches.shape[0], -1, -1), indices) + modality;
 

@@ -4,19 +4,6 @@ using static TorchSharp.torch;
 
 namespace Stella.Model.Modules;
 
-/// <summary>Which LayerNorm pair a joint block uses.</summary>
-public enum JointPath
-{
-    /// <summary>The shared pair: audio and video tokens together (the MAE and AVM path).</summary>
-    Shared,
-
-    /// <summary>The audio pair: audio tokens alone (the contrastive path).</summary>
-    Audio,
-
-    /// <summary>The video pair: video tokens alone (the contrastive path).</summary>
-    Video,
-}
-
 /// <summary>A joint (fusion) block: shared weights, with a shared LayerNorm pair and one pair per modality (CAV-MAE).</summary>
 public sealed class JointBlock : nn.Module<Tensor, Tensor>
 {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Stella.Continual.Checkpoints;
 using Stella.Continual.Memory;
+using Stella.Core;
 using Stella.Media.Features;
 using Stella.Media.Inspect;
 using Stella.Media.Patches;
@@ -21,13 +22,20 @@ public static class MemoryReport
         }
 
         var latest = new CheckpointStore(Path.Combine(run, "checkpoints"), string.Empty).Latest
-            ?? throw new DirectoryNotFoundException($"{run} holds no checkpoint (no checkpoints/LATEST) and no memory index");
+            ?? throw new UserInputException($"{run} holds no checkpoint (no checkpoints/LATEST) and no memory index");
         var memory = Path.Combine(latest, "memory");
-        return Directory.Exists(memory) ? memory : throw new DirectoryNotFoundException($"the latest checkpoint {latest} has no memory (the method keeps none)");
+        return Directory.Exists(memory) ? memory : throw new UserInputException($"the latest checkpoint {latest} has no memory (the method keeps none)");
     }
 
-    /// <summary>Writes memory.md and PNGs of <paramref name="perTask"/> items per task into <paramref name="outDir"/>; returns the summary text.</summary>
-    public static async Task<string> WriteAsync(string run, string outDir, ModelConfig model, int perTask, CancellationToken ct)
+    /// <summary>Writes memory.md and PNGs of <paramref name="perTask"/> items per task into <paramref name="outDir"/>; returns memory.md's text.</summary>
+    public static async Task<string> WriteAsync(string run, string outDir, ModelConfig model, int perTask, CancellationToken ct) =>
+        (await ShowAsync(run, outDir, model, perTask, ct).ConfigureAwait(false)).Markdown;
+
+    /// <summary>
+    /// Writes memory.md and the PNGs as <see cref="WriteAsync"/> does; returns memory.md's text and the same summary for a terminal,
+    /// where each pictured item is a line with its caption and the paths of its pictures.
+    /// </summary>
+    public static async Task<MemoryReportText> ShowAsync(string run, string outDir, ModelConfig model, int perTask, CancellationToken ct)
     {
         var dir = MemoryDirectory(run);
         var items = await MemoryShards.ReadAsync(dir, ct).ConfigureAwait(false);
@@ -44,6 +52,7 @@ public static class MemoryReport
         }
 
         sb.Append('\n');
+        var terminal = new StringBuilder(sb.ToString());
         foreach (var item in items.GroupBy(i => i.Task).OrderBy(g => g.Key).SelectMany(g => g.OrderBy(i => i.Slot).Take(perTask)))
         {
             var name = string.Create(CultureInfo.InvariantCulture, $"task{item.Task}-slot{item.Slot:D5}");
@@ -59,11 +68,14 @@ public static class MemoryReport
             var planar = Patchify.VideoInverse(video, model.Frames, 3, model.FrameSize, model.FrameSize, model.Patch);
             Pictures.FrameStrip(Path.Combine(outDir, name + "-frames.png"), FrameFeatures.Denormalize(planar, model.Frames, model.FrameSize), model.Frames, model.FrameSize,
                 Enumerable.Range(0, model.Frames).Select(f => $"frame {f}").ToList());
-            sb.Append(CultureInfo.InvariantCulture, $"{item.ClipId} (task {item.Task}){(item.AudioIndices.Length > 0 ? ", selected patches only (black: not kept)" : string.Empty)}:\n\n![spectrogram]({name}-spectrogram.png)\n![frames]({name}-frames.png)\n\n");
+            var caption = string.Create(CultureInfo.InvariantCulture,
+                $"{item.ClipId} (task {item.Task}, slot {item.Slot}){(item.AudioIndices.Length > 0 ? ", selected patches only (black: not kept)" : string.Empty)}");
+            sb.Append(CultureInfo.InvariantCulture, $"{caption}:\n\n![spectrogram]({name}-spectrogram.png)\n![frames]({name}-frames.png)\n\n");
+            terminal.Append(CultureInfo.InvariantCulture, $"{caption}: {Path.Combine(outDir, name + "-spectrogram.png")}, {Path.Combine(outDir, name + "-frames.png")}\n");
         }
 
         await File.WriteAllTextAsync(Path.Combine(outDir, "memory.md"), sb.ToString(), ct).ConfigureAwait(false);
-        return sb.ToString();
+        return new MemoryReportText(sb.ToString(), terminal.ToString());
     }
 
     /// <summary>Whole-clip patches as they are; selected patches (STELLA+) put back at their token positions, zeros elsewhere.</summary>

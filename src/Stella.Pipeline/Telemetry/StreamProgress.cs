@@ -1,34 +1,16 @@
-using System.Diagnostics;
-
 namespace Stella.Pipeline.Telemetry;
-
-/// <summary>One reading of a running stream-train job, for the live display (<see cref="StreamProgress.Snapshot"/>).</summary>
-/// <param name="Phase">What the job is doing: preparing, training, evaluating, done.</param>
-/// <param name="Task">Current task (0-based).</param>
-/// <param name="Tasks">Number of tasks in the stream.</param>
-/// <param name="Step">Learner steps so far.</param>
-/// <param name="ClipsDone">Clips taken from the stream so far (this process), trained or quarantined.</param>
-/// <param name="ClipsTotal">Clips this process still had to take when it started.</param>
-/// <param name="DecodedPerSecond">Clips leaving the decode + features stage per second (recent).</param>
-/// <param name="TrainedPerSecond">Clips entering the learner per second (recent).</param>
-/// <param name="DecodeQueue">Clips waiting for or inside the decode stage.</param>
-/// <param name="BatchQueue">Decoded clips waiting to be batched.</param>
-/// <param name="TrainQueue">Batches waiting for the learner.</param>
-/// <param name="Loss">Last step's total loss (MAE audio + MAE video + weighted contrastive).</param>
-/// <param name="Quarantined">Clips quarantined so far.</param>
-/// <param name="Elapsed">Time since the job started.</param>
-/// <param name="Eta">Estimated time to the end of training (null until there is a rate).</param>
-public sealed record ProgressSnapshot(
-    string Phase, int Task, int Tasks, long Step, long ClipsDone, long ClipsTotal, double DecodedPerSecond, double TrainedPerSecond,
-    int DecodeQueue, int BatchQueue, int TrainQueue, double Loss, int Quarantined, TimeSpan Elapsed, TimeSpan? Eta);
 
 /// <summary>
 /// Live counters of a stream-train job, written by the graph's blocks and read by the display from another thread. Rates are
-/// measured over a sliding window of the last 30 s, so they follow the current task rather than the whole run.
+/// measured over a sliding window of the last 30 s, so they follow the current task rather than the whole run. The window is fed
+/// at every learner step and at every reading, so the rate and the ETA are there from the first reading after a step, however
+/// seldom the progress is read (a log line every N steps, no live display). <paramref name="time"/>: the clock (default: the
+/// system's).
 /// </summary>
-public sealed class StreamProgress
+public sealed class StreamProgress(TimeProvider? time = null)
 {
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly long _started = (time ?? TimeProvider.System).GetTimestamp();
     private readonly object _gate = new();
     private readonly Queue<(double Time, long Decoded, long Trained)> _window = new();
     private long _decoded;
@@ -59,6 +41,7 @@ public sealed class StreamProgress
         Volatile.Write(ref _task, task);
         _queues = queues;
         _phase = "training";
+        Sample();
     }
 
     /// <summary>A clip left the decode stage.</summary>
@@ -78,34 +61,42 @@ public sealed class StreamProgress
         Interlocked.Add(ref _trained, clips);
         Interlocked.Add(ref _done, clips);
         Interlocked.Exchange(ref _loss, loss);
+        Sample();
     }
 
     /// <summary>The current reading.</summary>
     public ProgressSnapshot Snapshot()
     {
-        var now = _clock.Elapsed.TotalSeconds;
-        var decoded = Interlocked.Read(ref _decoded);
-        var trained = Interlocked.Read(ref _trained);
-        double decodeRate, trainRate;
-        lock (_gate)
-        {
-            _window.Enqueue((now, decoded, trained));
-            while (_window.Count > 2 && now - _window.Peek().Time > 30)
-            {
-                _window.Dequeue();
-            }
-
-            var first = _window.Peek();
-            var span = Math.Max(1e-9, now - first.Time);
-            decodeRate = _window.Count < 2 ? 0 : (decoded - first.Decoded) / span;
-            trainRate = _window.Count < 2 ? 0 : (trained - first.Trained) / span;
-        }
-
+        var (now, decodeRate, trainRate) = Sample();
         var done = Interlocked.Read(ref _done);
         var total = Interlocked.Read(ref _total);
         var (d, b, t) = _queues();
         TimeSpan? eta = trainRate > 0 && total > done ? TimeSpan.FromSeconds((total - done) / trainRate) : null;
         return new ProgressSnapshot(_phase, Volatile.Read(ref _task), _tasks, Interlocked.Read(ref _step), done, total, decodeRate, trainRate,
-            d, b, t, Interlocked.CompareExchange(ref _loss, 0, 0), Volatile.Read(ref _quarantined), _clock.Elapsed, eta);
+            d, b, t, Interlocked.CompareExchange(ref _loss, 0, 0), Volatile.Read(ref _quarantined), now, eta);
     }
+
+    /// <summary>Adds the counters now to the window (dropping readings older than 30 s, keeping two); returns the rates over it.</summary>
+    private (TimeSpan Now, double DecodeRate, double TrainRate) Sample()
+    {
+        lock (_gate)
+        {
+            // Read under the lock, so the window's times never go backwards when a step and a reading sample at once.
+            var now = Now;
+            var seconds = now.TotalSeconds;
+            var decoded = Interlocked.Read(ref _decoded);
+            var trained = Interlocked.Read(ref _trained);
+            _window.Enqueue((seconds, decoded, trained));
+            while (_window.Count > 2 && seconds - _window.Peek().Time > 30)
+            {
+                _window.Dequeue();
+            }
+
+            var first = _window.Peek();
+            var span = seconds - first.Time;
+            return span <= 0 ? (now, 0, 0) : (now, (decoded - first.Decoded) / span, (trained - first.Trained) / span);
+        }
+    }
+
+    private TimeSpan Now => _time.GetElapsedTime(_started);
 }
