@@ -63,7 +63,7 @@ public sealed class LearnerTests
     [Fact]
     public void UnknownMethod_ListsTheKnownOnes()
     {
-        var e = Assert.Throws<ArgumentException>(() => LearnerFactory.Create("gem", new Model.ModelTrainer(TinyStream.Config), new LearnerOptions()));
+        var e = Assert.Throws<Stella.Core.UserInputException>(() => LearnerFactory.Create("gem", new Model.ModelTrainer(TinyStream.Config), new LearnerOptions()));
         Assert.Contains("unknown method 'gem'", e.Message);
         Assert.Contains("stella-plus", e.Message);
     }

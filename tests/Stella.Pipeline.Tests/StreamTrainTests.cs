@@ -124,7 +124,7 @@ public sealed class StreamTrainTests
         var (merged, _) = Stella.Core.Arrays.Npy.ReadFloat32(assembled);
         Assert.All(Enumerable.Range(0, values.Length), i => Assert.Equal(values[i], merged[i], 5));
         Assert.Equal(File.ReadAllLines(features + ".clips.txt"), File.ReadAllLines(assembled + ".clips.txt"));
-        Assert.Contains("give --out a folder", (await Assert.ThrowsAsync<ArgumentException>(() => new ExtractJob(outDir, Path.Combine(data, "manifest.csv"), features, "tiny", [0], _ => { }, shard: 0, numShards: 2).RunAsync(CancellationToken.None))).Message);
+        Assert.Contains("give --out a folder", (await Assert.ThrowsAsync<Stella.Core.UserInputException>(() => new ExtractJob(outDir, Path.Combine(data, "manifest.csv"), features, "tiny", [0], _ => { }, shard: 0, numShards: 2).RunAsync(CancellationToken.None))).Message);
         var subset = Path.Combine(outDir, "subset.npy");
         Stella.Core.Arrays.Npy.Write(subset, new long[] { 3, 16 }, 2);
         var config = Config(Path.Combine(data, "manifest.csv"));

@@ -23,6 +23,6 @@ public static class LearnerFactory
         "random" => new StellaLearner(trainer, options, SelectionKind.Random, plus: false),
         "lpis-only" => new StellaLearner(trainer, options, SelectionKind.LpisOnly, plus: false),
         "rca-only" => new StellaLearner(trainer, options, SelectionKind.RcaOnly, plus: false),
-        _ => throw new ArgumentException($"unknown method '{name}': use one of {string.Join(", ", Names)}"),
+        _ => throw new Stella.Core.UserInputException($"unknown method '{name}': use one of {string.Join(", ", Names)}"),
     };
 }
