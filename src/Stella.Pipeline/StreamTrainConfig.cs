@@ -71,6 +71,13 @@ public sealed class StreamTrainConfig
     /// </summary>
     public string? Subset { get; set; }
 
+    /// <summary>
+    /// Initial weights: a folder from <c>stella weights import</c>, another run's folder (its latest checkpoint) or a checkpoint
+    /// folder, relative to the config file's folder or absolute. Weights only: optimizers and memory start fresh. Default: unset
+    /// (random initialisation from the seed).
+    /// </summary>
+    public string? Init { get; set; }
+
     /// <summary>Loads a config file.</summary>
     public static StreamTrainConfig Load(string path)
     {
@@ -104,7 +111,9 @@ public sealed class StreamTrainConfig
     public string Hash()
     {
         var key = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{Manifest}|{Method}|{Model}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate}|{ContrastiveWeight}|{MemoryMib}|{MemoryItems}|{Subset}");
+            $"{Manifest}|{Method}|{Model}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate}|{ContrastiveWeight}|{MemoryMib}|{MemoryItems}|{Subset}")
+            // Appended only when set, so the hashes (and checkpoints) of configs without it stay what they were.
+            + (Init is null ? string.Empty : $"|init={Init}");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
     }
 }

@@ -102,11 +102,13 @@ public static class StateDictFile
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // The unpickler knows only dicts of tensors: a pickled nn.Module (torch.save(model)) or any other class fails here.
-            var what = e.Message.Contains("class", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("constructor", StringComparison.OrdinalIgnoreCase)
-                ? "holds a pickled Python object, not a state dict (save model.state_dict(), not the model)"
-                : "is a zip file but not a readable torch.save state dict";
-            throw new InvalidDataException($"{path}: {what} ({FirstLine(e.Message)})", e);
+            // The unpickler knows only dicts of tensors: a pickled nn.Module (torch.save(model)) or another class fails here.
+            if (e.Message.Contains("entire model", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("class", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidDataException($"{path}: holds a pickled Python object, not a state dict (save model.state_dict(), not the model)", e);
+            }
+
+            throw new InvalidDataException($"{path}: is a zip file but not a readable torch.save state dict ({FirstLine(e.Message)})", e);
         }
 
         return Flatten(path, table);
