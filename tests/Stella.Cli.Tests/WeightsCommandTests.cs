@@ -1,36 +1,15 @@
-using System.Diagnostics;
 using Stella.Model.Runtime;
 using Stella.Model.Weights;
 using TorchSharp;
+using static Stella.Cli.Tests.CliRunner;
 
 namespace Stella.Cli.Tests;
 
 public sealed class WeightsCommandTests
 {
+    private static (int Code, string Out, string Err) Stella(params string[] args) => CliRunner.Stella(args);
+
     private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "parity", name);
-
-    private static (int Code, string Out, string Err) Stella(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stella.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(start)!;
-        var output = p.StandardOutput.ReadToEndAsync();
-        var error = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(120_000), "stella did not finish in 2 minutes");
-        return (p.ExitCode, output.Result, error.Result);
-    }
-
-    private static string TempDir()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-cli-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
 
     [Fact]
     public void ImportThenExport_WritesTheAuthorsFileBack_Bitwise()

@@ -146,6 +146,30 @@ public sealed class WeightsTests : IDisposable
     }
 
     [Fact]
+    public void StellaImport_TakesTheAuthorsPrefixes_NestedModel_AndTheAvmFile()
+    {
+        using var scope = torch.NewDisposeScope();
+        var original = StateDictFile.Read(ParityTests.Fixture("tiny.weights.pth"));
+        var backboneKeys = original.Where(kv => !kv.Key.StartsWith(WeightLayouts.AuthorsAvmPrefix, StringComparison.Ordinal));
+        var avmKeys = original.Where(kv => kv.Key.StartsWith(WeightLayouts.AuthorsAvmPrefix, StringComparison.Ordinal)).ToList();
+        var checkpoint = Path.Combine(_dir, "checkpoint.pth");
+        PyTorchPickler.PickleStateDict(checkpoint, new Hashtable { ["model"] = new Hashtable(backboneKeys.ToDictionary(kv => "module.backbone.transformer." + kv.Key, kv => kv.Value)) });
+        var avmFile = Path.Combine(_dir, "avm.pth");
+        PyTorchPickler.PickleStateDict(avmFile, new Hashtable(avmKeys.ToDictionary(kv => "module." + kv.Key, kv => kv.Value)));
+        var (backbone, avm) = Model(ModelConfig.Tiny, 5);
+
+        var report = WeightImport.Apply(backbone, avm, WeightSource.Stella, StateDictFile.Read(checkpoint), StateDictFile.Read(avmFile));
+
+        Assert.Empty(report.StayedAtInit);
+        Assert.Empty(report.Unused);
+        Assert.Empty(report.Refused);
+        var ours = WeightImport.OurTensors(backbone, avm);
+        Assert.True(Same(ours["avm.q_v.weight"], original["avmatching_module.to_v_q.weight"]));
+        Assert.True(Same(ours["avm.fc1.bias"], original["avmatching_module.matching_score.pooler.dense.bias"]));
+        Assert.True(Same(ours["joint_blocks.0.norm2_v.weight"], original["blocks_u.0.norm2_v.weight"]));
+    }
+
+    [Fact]
     public void Import_NamesMissingUnusedAndMismatchedKeys()
     {
         using var scope = torch.NewDisposeScope();
