@@ -11,8 +11,15 @@ public static class ProcessMemory
         var line = File.Exists("/proc/self/status")
             ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
             : null;
-        return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+        return line is null ? double.NaN : StatusKb(line) / 1024;
     }
+
+    /// <summary>
+    /// The kB figure of a /proc status line ("VmHWM:\t    2216 kB"). The kernel pads the number to 8 columns after a tab, so from
+    /// 10,000,000 kB on the tab is the only separator.
+    /// </summary>
+    public static double StatusKb(string line) =>
+        double.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Resets the peak (writing 5 to clear_refs, Linux >= 4.0), so a figure is one run's, not the process' so far; returns the
