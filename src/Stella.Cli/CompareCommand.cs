@@ -25,7 +25,7 @@ internal static class CompareCommand
         {
             var methodList = parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw new ArgumentException($"--seeds: '{s}' is not an integer"))
+                .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw new Stella.Core.UserInputException($"--seeds: '{s}' is not an integer"))
                 .ToList();
             using var stop = new StopSignals(ct);
             await new CompareJob(parse.GetValue(config)!, methodList, seedList, parse.GetValue(output)!, line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}"))

@@ -17,9 +17,10 @@ internal static class StreamTrainCommand
         var subset = new Option<string?>("--subset") { Description = "Train on a coreset: .npy int64 rows of the manifest's training clips (from 'stella coreset')." };
         var init = new Option<string?>("--init") { Description = InitDescription };
         var command = new Command("stream-train",
-            "Stream task-ordered clips through decode -> features -> patches -> batches into the learner (TPL Dataflow, bounded, parallel " +
-            "decode), keep the rehearsal memory as Parquet, checkpoint every N steps, evaluate zero-shot retrieval after every task, and " +
-            "write results.json, report.md, metrics.jsonl and quarantine.csv. Ctrl-C writes a checkpoint; --resume continues.")
+            "Stream task-ordered clips through a TPL Dataflow graph: decode -> spectrogram -> patches -> batch -> AVM scoring -> selection -> " +
+            "training sink -> memory (learners without an AVM skip scoring and selection), failed clips to quarantine.csv with their stage " +
+            "and reason; keep the rehearsal memory as Parquet in checkpoints, evaluate zero-shot retrieval after every task, and write " +
+            "results.json, report.md, metrics.jsonl. Ctrl-C or SIGTERM writes a checkpoint; --resume continues.")
         {
             config, method, output, seed, resume, device, subset, init,
         };

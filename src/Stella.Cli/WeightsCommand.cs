@@ -1,3 +1,4 @@
+using Stella.Core;
 using System.CommandLine;
 using Stella.Model.Config;
 using Stella.Model.Modules;
@@ -44,7 +45,7 @@ internal static class WeightsCommand
             var avmPath = parse.GetValue(avm);
             if (avmPath is not null && source != WeightSource.Stella)
             {
-                throw new ArgumentException("--avm: only with --from stella (MAE and CAV-MAE have no AVM)");
+                throw new UserInputException("--avm: only with --from stella (MAE and CAV-MAE have no AVM)");
             }
 
             TorchRuntime.Initialize();
@@ -61,9 +62,9 @@ internal static class WeightsCommand
                 {
                     report = WeightImport.Apply(backbone, avmModule, source, tensors, avmTensors);
                 }
-                catch (InvalidDataException e)
+                catch (UserInputException e)
                 {
-                    throw new InvalidDataException($"{path}: {e.Message}", e);
+                    throw new UserInputException($"{path}: {e.Message}", e);
                 }
 
                 foreach (var line in report.Lines())
@@ -102,7 +103,7 @@ internal static class WeightsCommand
             {
                 "stella" => true,
                 "ours" => false,
-                var other => throw new ArgumentException($"--names {other}: use stella or ours"),
+                var other => throw new UserInputException($"--names {other}: use stella or ours"),
             };
             var dir = WeightsFolder.Resolve(parse.GetValue(source)!);
             var config = ModelConfig.Preset(parse.GetValue(model) ?? WeightsFolder.RecordedModel(dir) ?? "tiny");

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using ScottPlot;
+using Stella.Core;
 using Stella.Core.Arrays;
 using Stella.Core.Diagnostics;
 
@@ -63,12 +64,12 @@ public static class CoresetJob
         var ratio = settings.Coincide.Ratio;
         if (!(ratio > 0 && ratio <= 1))
         {
-            throw new ArgumentException($"--ratio must be in (0, 1] (got {ratio.ToString(CultureInfo.InvariantCulture)})");
+            throw new UserInputException($"--ratio must be in (0, 1] (got {ratio.ToString(CultureInfo.InvariantCulture)})");
         }
 
         if (!Methods.Contains(settings.Method))
         {
-            throw new ArgumentException($"unknown --method '{settings.Method}': choose from {string.Join(", ", Methods)}");
+            throw new UserInputException($"unknown --method '{settings.Method}': choose from {string.Join(", ", Methods)}");
         }
 
         Stella.Model.Runtime.TorchRuntime.Initialize();
@@ -88,13 +89,13 @@ public static class CoresetJob
         using var x = FeatureMatrix.Open(featuresPath);
         if (settings.Clusters < 1 || settings.Clusters > x.Rows)
         {
-            throw new ArgumentException($"--clusters must be in [1, N] (got K = {settings.Clusters}, N = {x.Rows})");
+            throw new UserInputException($"--clusters must be in [1, N] (got K = {settings.Clusters}, N = {x.Rows})");
         }
 
         var labels = labelsPath is null ? null : File.ReadAllLines(labelsPath);
         if (labels is not null && labels.Length != x.Rows)
         {
-            throw new InvalidDataException($"{labelsPath}: {labels.Length} labels for {x.Rows} feature rows");
+            throw new UserInputException($"{labelsPath}: {labels.Length} labels for {x.Rows} feature rows");
         }
 
         var budget = Math.Max(1, (int)(ratio * x.Rows));
@@ -250,7 +251,7 @@ public static class CoresetJob
         return cosine;
     }
 
-    private static object Phase(string name, Stopwatch watch) => new { name, seconds = Math.Round(watch.Elapsed.TotalSeconds, 3), peak_rss_mb = Math.Round(ProcessMemory.PeakRssMb(), 1) };
+    private static object Phase(string name, Stopwatch watch) => new { name, seconds = Math.Round(watch.Elapsed.TotalSeconds, 3), peak_rss_mb = ProcessMemory.PeakRssMb() is { } peak ? Math.Round(peak, 1) : (double?)null };
 
     private static void WriteReport(CoresetSettings settings, FeatureMatrix x, KMeansResult km, ProjectionEffect? projection, int[] sizes, ClusterScores? scores, int[] indices, int budget, string[]? labels, int[]? random)
     {

@@ -26,12 +26,12 @@ public static class RandomProjection
     {
         if (dims < 1 || dims >= x.Dims)
         {
-            throw new ArgumentException($"--project must be in [1, D) (got {dims}, D = {x.Dims}); leave it out to cluster in the full space");
+            throw new Stella.Core.UserInputException($"--project must be in [1, D) (got {dims}, D = {x.Dims}); leave it out to cluster in the full space");
         }
 
         if ((long)x.Rows * dims > Array.MaxLength)
         {
-            throw new ArgumentException($"--project {dims}: N x dims = {(long)x.Rows * dims} values do not fit one array; choose a smaller projection");
+            throw new Stella.Core.UserInputException($"--project {dims}: N x dims = {(long)x.Rows * dims} values do not fit one array; choose a smaller projection");
         }
 
         var dev = device ?? CPU;

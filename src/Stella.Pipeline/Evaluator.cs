@@ -15,10 +15,25 @@ namespace Stella.Pipeline;
 /// <param name="Gap">Modality gap per task.</param>
 /// <param name="Localization">Localization accuracy (percent) per task; null where no ground truth exists.</param>
 /// <param name="Probe">Linear-probe classification accuracy (percent) of each task's retrieval clips; null without a probe set.</param>
-public sealed record Evaluation(double[][] A2V, double[][] V2A, double[] Gap, double?[] Localization, double[]? Probe = null)
+/// <param name="Seen">Tasks the learner had seen when this evaluation ran: the first <c>t + 1</c> after task t of a task stream, all
+/// of them after a joint (Multitask) stream.</param>
+public sealed record Evaluation(double[][] A2V, double[][] V2A, double[] Gap, double?[] Localization, double[]? Probe = null, int Seen = 0)
 {
-    /// <summary>Mean modality gap over tasks 0..<paramref name="task"/> (the tasks seen when this evaluation ran after task <paramref name="task"/>).</summary>
-    public double SeenGap(int task) => Gap.Take(task + 1).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
+    /// <summary>Mean of the finite per-task values over the tasks seen (NaN when none is finite): the one "seen tasks" average.</summary>
+    public double MeanOverSeen(IEnumerable<double?> perTask) =>
+        perTask.Take(Seen).Where(v => v is { } x && double.IsFinite(x)).Select(v => v!.Value).DefaultIfEmpty(double.NaN).Average();
+
+    /// <summary>Mean of R@k (index <paramref name="k"/>) over the seen tasks, audio to video.</summary>
+    public double SeenA2V(int k) => MeanOverSeen(A2V.Select(r => (double?)r[k]));
+
+    /// <summary>Mean of R@k over the seen tasks, video to audio.</summary>
+    public double SeenV2A(int k) => MeanOverSeen(V2A.Select(r => (double?)r[k]));
+
+    /// <summary>Mean modality gap over the seen tasks.</summary>
+    public double SeenGap() => MeanOverSeen(Gap.Select(g => (double?)g));
+
+    /// <summary>Mean localization accuracy over the seen tasks that have ground truth (NaN when none has).</summary>
+    public double SeenLocalization() => MeanOverSeen(Localization);
 }
 
 /// <summary>
@@ -129,8 +144,7 @@ public sealed class Evaluator
         foreach (var chunk in clips.Chunk(16))
         {
             using var scope = torch.NewDisposeScope();
-            var a = torch.tensor(chunk.SelectMany(x => x.AudioPatches!).ToArray(), [chunk.Length, c.AudioTokens, c.AudioPatchDim], device: trainer.Device);
-            var v = torch.tensor(chunk.SelectMany(x => x.VideoPatches!).ToArray(), [chunk.Length, c.VideoTokens, c.VideoPatchDim], device: trainer.Device);
+            var (a, v) = ClipTensors.Stack(chunk, c, trainer.Device);
             var encoding = trainer.Backbone.Encode(a, v);
             var map = !withAttention ? null : learner is StellaLearner
                 ? Scoring.VideoImportance(trainer.Avm.Scores(encoding.JointAudio, encoding.JointVideo))

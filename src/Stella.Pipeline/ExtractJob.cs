@@ -1,5 +1,6 @@
 using System.Globalization;
 using Stella.Continual.Checkpoints;
+using Stella.Core;
 using Stella.Core.Arrays;
 using Stella.Core.Manifests;
 using Stella.Coreset;
@@ -31,13 +32,13 @@ public sealed class ExtractJob(string run, string manifestPath, string outPath, 
     {
         if (!Sharded && numShards != 1)
         {
-            throw new ArgumentException($"--shard/--num-shards write Parquet shards into a folder: give --out a folder, not the .npy file {outPath}");
+            throw new UserInputException($"--shard/--num-shards write Parquet shards into a folder: give --out a folder, not the .npy file {outPath}");
         }
 
         TorchRuntime.Initialize();
         var config = ModelConfig.Preset(model);
         var latest = new CheckpointStore(Path.Combine(run, "checkpoints"), string.Empty).Latest
-            ?? throw new DirectoryNotFoundException($"{run} holds no checkpoint (checkpoints/LATEST): train a model first");
+            ?? throw new UserInputException($"{run} holds no checkpoint (checkpoints/LATEST): train a model first");
         using var trainer = new ModelTrainer(config);
         trainer.LoadState(latest);
         var manifest = StellaManifestReader.Read(manifestPath);
@@ -48,7 +49,7 @@ public sealed class ExtractJob(string run, string manifestPath, string outPath, 
         var chosen = layers is { Count: > 0 } ? layers : Enumerable.Range(0, total).ToList();
         if (chosen.Any(l => l < 0 || l >= total))
         {
-            throw new ArgumentException($"--layers must be in [0, {total - 1}] for the {model} model ({config.ModalityDepth} modality + {config.JointDepth} joint blocks)");
+            throw new UserInputException($"--layers must be in [0, {total - 1}] for the {model} model ({config.ModalityDepth} modality + {config.JointDepth} joint blocks)");
         }
 
         var featurizer = new ClipFeaturizer(config, new DataRoot(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!), manifestPath);

@@ -4,34 +4,32 @@ using Stella.Core.Manifests;
 namespace Stella.Pipeline;
 
 /// <summary>
-/// Featurized clips keyed by (task, index among the task's distinct clips). It serves two purposes: later epochs of a task reuse the
-/// first epoch's features (<c>keep</c>), and the next task's first clips are decoded ahead while the learner trains on the current
-/// task (<see cref="PrefetchAsync"/>), so the trainer does not wait for ffmpeg at a task boundary. Without <c>keep</c> an entry is
-/// dropped once it has been taken, so memory stays bounded by the read-ahead. Each clip's features depend only on its key (the
-/// frame window's seed is derived from it), so prefetching changes timing, never results.
+/// Featurized clips keyed by their training window (task, index among the task's distinct clips). It serves two purposes: later
+/// epochs of a task reuse the first epoch's features (<c>keep</c>), and the next task's first clips are decoded ahead while the
+/// learner trains on the current task (<see cref="PrefetchAsync"/>), so the trainer does not wait for ffmpeg at a task boundary.
+/// Without <c>keep</c> an entry is dropped once it has been taken, so memory stays bounded by the read-ahead. Each clip's features
+/// depend only on its key, so prefetching changes timing, never results.
 /// </summary>
 internal sealed class FeatureCache(Func<int, int, ClipRecord, CancellationToken, Task<ClipOutcome>> featurize, bool keep)
 {
     private readonly ConcurrentDictionary<(int Task, int Index), Lazy<Task<ClipOutcome>>> _entries = new();
 
-    /// <summary>The features of clip <paramref name="index"/> of <paramref name="task"/>, computed once.</summary>
-    public Task<ClipOutcome> Take(int task, int index, ClipRecord clip, CancellationToken ct)
+    /// <summary>The cached (or read-ahead) features of window (<paramref name="task"/>, <paramref name="index"/>), if any.</summary>
+    public bool TryTake(int task, int index, out Task<ClipOutcome> outcome)
     {
-        var entry = _entries.GetOrAdd((task, index), _ => new Lazy<Task<ClipOutcome>>(() => featurize(task, index, clip, ct)));
-        if (!keep)
-        {
-            _entries.TryRemove((task, index), out _);
-        }
-
-        return entry.Value;
+        var found = keep ? _entries.TryGetValue((task, index), out var entry) : _entries.TryRemove((task, index), out entry);
+        outcome = found ? entry!.Value : Task.FromResult<ClipOutcome>(null!);
+        return found;
     }
 
-    /// <summary>Entries held now.</summary>
-    public int Count => _entries.Count;
-
-    /// <summary>Waits for every entry of <paramref name="task"/> requested so far.</summary>
-    public Task WhenTaskReadyAsync(int task) =>
-        Task.WhenAll(_entries.Where(e => e.Key.Task == task).Select(e => e.Value.Value));
+    /// <summary>Keeps a finished clip for later epochs (when the cache keeps entries).</summary>
+    public void Put(int task, int index, ClipOutcome outcome)
+    {
+        if (keep)
+        {
+            _entries.TryAdd((task, index), new Lazy<Task<ClipOutcome>>(Task.FromResult(outcome)));
+        }
+    }
 
     /// <summary>Decodes the first <paramref name="count"/> clips of <paramref name="task"/> ahead, <paramref name="workers"/> at a time.</summary>
     public Task PrefetchAsync(int task, IReadOnlyList<ClipRecord> clips, int count, int workers, CancellationToken ct) =>

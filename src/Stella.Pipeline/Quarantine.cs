@@ -5,6 +5,9 @@ namespace Stella.Pipeline;
 /// <summary>The clips a run could not use, with their reasons; written to quarantine.csv (appended, so a resumed run keeps them).</summary>
 public sealed class Quarantine
 {
+    /// <summary>The header of quarantine.csv.</summary>
+    public const string Header = "clip_id,path,task,row,stage,reason,detail\n";
+
     private readonly string _path;
     private readonly Lock _gate = new();
     private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
@@ -15,7 +18,7 @@ public sealed class Quarantine
         _path = path;
         if (!File.Exists(path))
         {
-            File.WriteAllText(path, "clip_id,path,task,row,reason,detail\n");
+            File.WriteAllText(path, Header);
         }
 
         // A resumed run meets the clips it quarantined before again: keep them once.
@@ -30,22 +33,23 @@ public sealed class Quarantine
     /// <summary>Clips quarantined so far (this run and the runs it resumes).</summary>
     public int Count { get; private set; }
 
-    /// <summary>Records a failed clip (once per clip).</summary>
-    public void Add(ClipOutcome outcome)
+    /// <summary>Records a failed clip (once per clip); true when it was not on record yet.</summary>
+    public bool Add(ClipOutcome outcome)
     {
         var c = outcome.Clip;
         var line = new StringBuilder()
             .Append(Quote(c.ClipId)).Append(',').Append(Quote(c.RelativePath)).Append(',').Append(c.Task).Append(',').Append(c.Row).Append(',')
-            .Append(outcome.Failure).Append(',').Append(Quote(outcome.Detail ?? string.Empty)).Append('\n').ToString();
+            .Append(outcome.Stage ?? string.Empty).Append(',').Append(outcome.Failure).Append(',').Append(Quote(outcome.Detail ?? string.Empty)).Append('\n').ToString();
         lock (_gate)
         {
             if (!_ids.Add(c.ClipId))
             {
-                return;
+                return false;
             }
 
             File.AppendAllText(_path, line);
             Count++;
+            return true;
         }
     }
 

@@ -1,3 +1,4 @@
+using Stella.Core;
 using Stella.Media.Synth;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
@@ -78,12 +79,12 @@ public sealed class StreamTrainConfig
     /// </summary>
     public string? Init { get; set; }
 
-    /// <summary>Loads a config file.</summary>
+    /// <summary>Loads a config file; a missing file, bad YAML or an unknown key is a <see cref="UserInputException"/> naming the file and line.</summary>
     public static StreamTrainConfig Load(string path)
     {
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"config file not found: {path}");
+            throw new UserInputException($"config file not found: {path}");
         }
 
         var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
@@ -95,8 +96,32 @@ public sealed class StreamTrainConfig
         }
         catch (YamlException e)
         {
-            throw new ArgumentException($"{path}:{e.Start.Line}: {e.InnerException?.Message ?? e.Message}", e);
+            var problem = UnknownKey(e.InnerException?.Message ?? e.Message) ?? (e.InnerException?.Message ?? e.Message);
+            throw new UserInputException($"{path}:{e.Start.Line}: {problem}", e);
         }
+    }
+
+    /// <summary>
+    /// YamlDotNet's "Property 'batch_sise' not found on type '...'" as "unknown key 'batch_sise' (did you mean 'batch_size'?);
+    /// valid keys: ..." with the keys of that section; null for any other message.
+    /// </summary>
+    private static string? UnknownKey(string message)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(message, "^Property '(?<key>.+)' not found on type '(?<type>[^']+)'");
+        var sections = new[] { (Type: typeof(StreamTrainConfig), Name: (string?)null), (Type: typeof(SynthOptions), Name: "synth") };
+        var section = sections.FirstOrDefault(s => s.Type.FullName == match.Groups["type"].Value);
+        if (!match.Success || section.Type is null)
+        {
+            return null;
+        }
+
+        var key = match.Groups["key"].Value;
+        var keys = section.Type.GetProperties()
+            .Where(p => p.GetSetMethod() is not null && !Attribute.IsDefined(p, typeof(YamlIgnoreAttribute)))
+            .Select(p => UnderscoredNamingConvention.Instance.Apply(p.Name))
+            .ToList();
+        var guess = keys.Select(k => (Key: k, Distance: Quickenshtein.Levenshtein.GetDistance(key, k))).Where(k => k.Distance <= Math.Max(2, key.Length / 3)).OrderBy(k => k.Distance).FirstOrDefault().Key;
+        return $"unknown key '{key}'{(section.Name is null ? string.Empty : $" in '{section.Name}'")}{(guess is null ? string.Empty : $" (did you mean '{guess}'?)")}; valid keys: {string.Join(", ", keys)}";
     }
 
     /// <summary>The file the config came from (null for defaults).</summary>
@@ -107,12 +132,20 @@ public sealed class StreamTrainConfig
     public string Resolve(string path) =>
         Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Source) ?? Environment.CurrentDirectory, path));
 
-    /// <summary>A short hash of the settings that decide the results (not paths, workers or checkpoint cadence).</summary>
+    /// <summary>
+    /// A short hash of every setting that can change the results: the data (manifest, data root, the rendered benchmark's
+    /// options, subset), the learner and its training settings, the device (its kernels round differently), and the linear
+    /// probe's size. Left out, because they cannot change results: the run's name, workers, read-ahead, checkpoint cadence
+    /// and the quarantine limit (it stops a run; it does not change one that finishes). A checkpoint or memory written under
+    /// another hash is refused on resume.
+    /// </summary>
     public string Hash()
     {
+        // Synth as JSON: every option that makes the dataset (the render parallelism is [JsonIgnore]: it does not).
+        var synth = Synth is null ? "-" : System.Text.Json.JsonSerializer.Serialize(Synth);
         var key = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{Manifest}|{Method}|{Model}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate}|{ContrastiveWeight}|{MemoryMib}|{MemoryItems}|{Subset}")
-            // Appended only when set, so the hashes (and checkpoints) of configs without it stay what they were.
+            $"{Manifest}|{DataRoot}|{synth}|{Subset}|{Method}|{Model}|{Device}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate:R}|{ContrastiveWeight:R}|{MemoryMib}|{MemoryItems}|{ProbePerClass}")
+            // The initial weights, appended only when set, so the hashes (and checkpoints) of configs without it stay what they were.
             + (Init is null ? string.Empty : $"|init={Init}");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
     }

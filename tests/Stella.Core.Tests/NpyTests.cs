@@ -28,7 +28,7 @@ public sealed class NpyTests
     public void Read_NotNpy_SaysSo()
     {
         var path = RepoPaths.Write(RepoPaths.TempDir(), "c.npy", "hello world, definitely not numpy");
-        var e = Assert.Throws<InvalidDataException>(() => Npy.ReadFloat32(path));
+        var e = Assert.Throws<UserInputException>(() => Npy.ReadFloat32(path));
         Assert.Contains("not a .npy file", e.Message);
     }
 }

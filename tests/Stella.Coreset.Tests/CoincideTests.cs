@@ -218,9 +218,9 @@ public sealed class CoincideTests
     {
         var (path, _) = Planted(50, 4, 2, 3);
         var out_ = TempDir();
-        Assert.StartsWith("--ratio must be in (0, 1] (got 1.5)", Assert.Throws<ArgumentException>(() => CoresetJob.Run(new CoresetSettings { Features = path, Out = out_, Clusters = 2, Coincide = new() { Ratio = 1.5 } }, _ => { })).Message);
-        Assert.StartsWith("--ratio must be in (0, 1] (got 0)", Assert.Throws<ArgumentException>(() => CoresetJob.Run(new CoresetSettings { Features = path, Out = out_, Clusters = 2, Coincide = new() { Ratio = 0 } }, _ => { })).Message);
-        Assert.Equal("--clusters must be in [1, N] (got K = 51, N = 50)", Assert.Throws<ArgumentException>(() => CoresetJob.Run(new CoresetSettings { Features = path, Out = out_, Clusters = 51 }, _ => { })).Message);
+        Assert.StartsWith("--ratio must be in (0, 1] (got 1.5)", Assert.Throws<Stella.Core.UserInputException>(() => CoresetJob.Run(new CoresetSettings { Features = path, Out = out_, Clusters = 2, Coincide = new() { Ratio = 1.5 } }, _ => { })).Message);
+        Assert.StartsWith("--ratio must be in (0, 1] (got 0)", Assert.Throws<Stella.Core.UserInputException>(() => CoresetJob.Run(new CoresetSettings { Features = path, Out = out_, Clusters = 2, Coincide = new() { Ratio = 0 } }, _ => { })).Message);
+        Assert.Equal("--clusters must be in [1, N] (got K = 51, N = 50)", Assert.Throws<Stella.Core.UserInputException>(() => CoresetJob.Run(new CoresetSettings { Features = path, Out = out_, Clusters = 51 }, _ => { })).Message);
 
         var ints = Path.Combine(TempDir(), "ints.npy");
         Npy.Write(ints, new long[] { 1, 2, 3 }, 3);
@@ -231,7 +231,7 @@ public sealed class CoincideTests
 
         var nan = Path.Combine(TempDir(), "nan.npy");
         Npy.Write(nan, new float[] { 1, 0, float.NaN, 1, 0, 1 }, 3, 2);
-        var e = Assert.Throws<InvalidDataException>(() => CoresetJob.Run(new CoresetSettings { Features = nan, Out = out_, Clusters = 1 }, _ => { }));
+        var e = Assert.Throws<InvalidDataException>(() => CoresetJob.Run(new CoresetSettings { Features = nan, Out = out_, Clusters = 1, Coincide = new() { Layers = 1 } }, _ => { }));
         Assert.Contains("row 1 holds NaN or infinity", e.Message);
     }
 
@@ -264,7 +264,7 @@ public sealed class CoincideTests
             Assert.Single(group.Select(i => truth[i]).Distinct());
         }
 
-        Assert.StartsWith("--project must be in [1, D) (got 256, D = 256)", Assert.Throws<ArgumentException>(() => CoresetJob.Run(new CoresetSettings { Features = path, Out = TempDir(), Clusters = 6, Project = 256 }, _ => { })).Message);
+        Assert.StartsWith("--project must be in [1, D) (got 256, D = 256)", Assert.Throws<Stella.Core.UserInputException>(() => CoresetJob.Run(new CoresetSettings { Features = path, Out = TempDir(), Clusters = 6, Project = 256, Coincide = new() { Layers = 2 } }, _ => { })).Message);
     }
 
     [Fact]

@@ -106,7 +106,7 @@ public sealed class SynthGeneratorTests
     [InlineData(10, 3, "exceeds")]
     public void Options_OutOfRange_NameTheSetting(int tasks, int classes, string expected)
     {
-        var e = Assert.Throws<ArgumentException>(() => new SynthGenerator(new SynthOptions { Tasks = tasks, ClassesPerTask = classes }));
+        var e = Assert.Throws<Stella.Core.UserInputException>(() => new SynthGenerator(new SynthOptions { Tasks = tasks, ClassesPerTask = classes }));
         Assert.Contains(expected, e.Message);
     }
 }

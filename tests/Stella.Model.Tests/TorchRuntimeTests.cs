@@ -65,7 +65,7 @@ public sealed class TorchRuntimeTests
     {
         Assert.Equal(DeviceType.CPU, TorchRuntime.ResolveDevice(null).type);
         Assert.Equal(DeviceType.CPU, TorchRuntime.ResolveDevice("cpu").type);
-        var e = Assert.Throws<ArgumentException>(() => TorchRuntime.ResolveDevice("tpu"));
+        var e = Assert.Throws<Stella.Core.UserInputException>(() => TorchRuntime.ResolveDevice("tpu"));
         Assert.Contains("unknown device 'tpu'", e.Message);
     }
 
@@ -78,7 +78,7 @@ public sealed class TorchRuntimeTests
             return;
         }
 
-        var e = Assert.Throws<InvalidOperationException>(() => TorchRuntime.ResolveDevice("cuda"));
+        var e = Assert.Throws<Stella.Core.UserInputException>(() => TorchRuntime.ResolveDevice("cuda"));
         Assert.Contains("--device cpu", e.Message);
         Assert.Equal(DeviceType.CPU, TorchRuntime.ResolveDevice("auto").type);
     }

@@ -197,7 +197,7 @@ public sealed class WeightsTests : IDisposable
     public void BadFiles_GetOneLine(string name, string expected)
     {
         var path = ParityTests.Fixture(name);
-        var e = Assert.Throws<InvalidDataException>(() => StateDictFile.Read(path));
+        var e = Assert.Throws<Stella.Core.UserInputException>(() => StateDictFile.Read(path));
         Assert.StartsWith($"{path}: {expected}", e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }
@@ -208,14 +208,14 @@ public sealed class WeightsTests : IDisposable
         using var scope = torch.NewDisposeScope();
         var (backbone, avm) = Model(ModelConfig.Tiny, 0);
         var other = StateDictFile.Read(ParityTests.Fixture("other_layout.pth"));
-        var e = Assert.Throws<InvalidDataException>(() => WeightImport.Apply(backbone, avm, WeightSource.Mae, other));
+        var e = Assert.Throws<Stella.Core.UserInputException>(() => WeightImport.Apply(backbone, avm, WeightSource.Mae, other));
         Assert.Equal("no tensor of the mae layout in the file (its keys: fc.bias, fc.weight)", e.Message);
 
         var text = Path.Combine(_dir, "notes.pth");
         File.WriteAllText(text, "not weights");
-        var t = Assert.Throws<InvalidDataException>(() => StateDictFile.Read(text));
+        var t = Assert.Throws<Stella.Core.UserInputException>(() => StateDictFile.Read(text));
         Assert.StartsWith($"{text}: neither a torch.save zip file nor a safetensors file", t.Message);
-        Assert.Throws<FileNotFoundException>(() => StateDictFile.Read(Path.Combine(_dir, "missing.pth")));
+        Assert.Throws<Stella.Core.UserInputException>(() => StateDictFile.Read(Path.Combine(_dir, "missing.pth")));
     }
 
     [Fact]
@@ -299,8 +299,8 @@ public sealed class WeightsTests : IDisposable
         Assert.All(a, kv => Assert.True(Same(kv.Value, b[kv.Key]), kv.Key));
 
         WeightsFolder.Write(Path.Combine(_dir, "tiny"), source.Backbone, source.Avm, new WeightsInfo("tiny", "mae", "x.pth", null, 1));
-        var e = Assert.Throws<InvalidDataException>(() => InitWeights.Apply(target, Path.Combine(_dir, "tiny"), _ => { }));
+        var e = Assert.Throws<Stella.Core.UserInputException>(() => InitWeights.Apply(target, Path.Combine(_dir, "tiny"), _ => { }));
         Assert.Equal($"{Path.Combine(_dir, "tiny")}: weights of the 'tiny' model, this run builds 'micro'", e.Message);
-        Assert.Throws<DirectoryNotFoundException>(() => InitWeights.Apply(target, _dir, _ => { }));
+        Assert.Throws<Stella.Core.UserInputException>(() => InitWeights.Apply(target, _dir, _ => { }));
     }
 }

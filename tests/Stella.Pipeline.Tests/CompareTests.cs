@@ -72,7 +72,7 @@ public sealed class CompareTests
     [Fact]
     public async Task Compare_UnknownMethod_IsAClearError()
     {
-        var e = await Assert.ThrowsAsync<ArgumentException>(() => new CompareJob("x.yaml", ["stela"], [0], Path.GetTempPath(), _ => { }).RunAsync(CancellationToken.None));
+        var e = await Assert.ThrowsAsync<Stella.Core.UserInputException>(() => new CompareJob("x.yaml", ["stela"], [0], Path.GetTempPath(), _ => { }).RunAsync(CancellationToken.None));
         Assert.StartsWith("unknown method 'stela': choose from", e.Message);
     }
 

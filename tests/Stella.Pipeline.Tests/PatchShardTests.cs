@@ -11,9 +11,9 @@ public sealed class PatchShardTests
     private static readonly SynthOptions Tiny = new() { Tasks = 2, ClassesPerTask = 2, TrainPerClass = 4, EvalPerClass = 2, Seconds = 5, Seed = 11 };
     private static readonly Lazy<Task<string>> Data = new(() => TestData.SynthAsync(Tiny));
 
-    private static StreamTrainConfig Config(string data) => new()
+    private static StreamTrainConfig Config(string data, string method = "stella") => new()
     {
-        Name = "shards", Manifest = Path.Combine(data, "manifest.csv"), Method = "stella", BatchSize = 4, EpochsPerTask = 2, CheckpointEvery = 3,
+        Name = "shards", Manifest = Path.Combine(data, "manifest.csv"), Method = method, BatchSize = 4, EpochsPerTask = 2, CheckpointEvery = 3,
         Workers = 2, ProbePerClass = 2, Seed = 2,
     };
 
@@ -31,12 +31,14 @@ public sealed class PatchShardTests
         return rows;
     }
 
-    [Fact]
-    public async Task Replay_FromShardsWrittenByTwoJobs_GivesTheResultsOfTrainingFromTheClips()
+    [Theory]
+    [InlineData("stella")]
+    [InlineData("multitask")] // the joint stream: shuffled over a canonical order, each clip with its own task's window
+    public async Task Replay_FromShardsWrittenByTwoJobs_GivesTheResultsOfTrainingFromTheClips(string method)
     {
         var data = await Data.Value;
         var fromClips = TestData.TempDir();
-        var clipsResults = await new StreamTrainJob(Config(data), fromClips, _ => { }).RunAsync(false, CancellationToken.None);
+        var clipsResults = await new StreamTrainJob(Config(data, method), fromClips, _ => { }).RunAsync(false, CancellationToken.None);
 
         var whole = TestData.TempDir();
         var split = TestData.TempDir();
@@ -50,7 +52,7 @@ public sealed class PatchShardTests
 
         var source = await PatchShardSource.OpenAsync([split], ModelConfig.Tiny, _ => { }, CancellationToken.None);
         var fromShards = TestData.TempDir();
-        var shardResults = await new StreamTrainJob(Config(data), fromShards, _ => { }) { Source = source }.RunAsync(false, CancellationToken.None);
+        var shardResults = await new StreamTrainJob(Config(data, method), fromShards, _ => { }) { Source = source }.RunAsync(false, CancellationToken.None);
 
         using var a = JsonDocument.Parse(await File.ReadAllTextAsync(clipsResults));
         using var b = JsonDocument.Parse(await File.ReadAllTextAsync(shardResults));
@@ -69,7 +71,7 @@ public sealed class PatchShardTests
         var data = await Data.Value;
         var dir = TestData.TempDir();
         await new PreprocessJob(Config(data), dir, 0, 1, _ => { }) { RowsPerFile = 100 }.RunAsync(CancellationToken.None);
-        var e = await Assert.ThrowsAsync<InvalidDataException>(() => PatchShardSource.OpenAsync([dir], ModelConfig.Base, _ => { }, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<Stella.Core.UserInputException>(() => PatchShardSource.OpenAsync([dir], ModelConfig.Base, _ => { }, CancellationToken.None));
         Assert.Contains("shard-0000-of-0001-", e.Message);
         Assert.Contains("patch geometry 'audio 512x128 -> 256x256; video 4x3x128x128 -> 256x768; patch 16' does not match the base model's", e.Message);
     }

@@ -29,13 +29,90 @@ public sealed class StreamTrainConfigTests
         Assert.Equal(128, synth.FrameSize);
     }
 
+    /// <summary>Loads a config of <paramref name="yaml"/> that must fail; returns its path and the error.</summary>
+    private static (string Path, Stella.Core.UserInputException Error) LoadBad(string yaml)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"stella-config-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, yaml);
+        return (path, Assert.Throws<Stella.Core.UserInputException>(() => StreamTrainConfig.Load(path)));
+    }
+
     [Fact]
     public void Load_TypoInAKey_NamesFileAndLine()
     {
+        var (path, e) = LoadBad("name: x\nmethod: stella\nbatch_sise: 4\n");
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.StartsWith($"{path}:3: unknown key 'batch_sise' (did you mean 'batch_size'?); valid keys: name, manifest, data_root, synth, method, ", e.Message);
+        Assert.Contains("probe_per_class", e.Message);
+        Assert.DoesNotContain("not found on type", e.Message);
+    }
+
+    [Fact]
+    public void Load_UnknownKeyNothingLike_ListsTheValidKeysWithoutAGuess()
+    {
+        var (path, e) = LoadBad("name: x\nwibble: 4\n");
+        Assert.StartsWith($"{path}:2: unknown key 'wibble'; valid keys: name, ", e.Message);
+    }
+
+    [Fact]
+    public void Load_UnknownKeyInTheSynthSection_ListsThatSectionsKeys()
+    {
+        var (path, e) = LoadBad("name: x\nsynth:\n  taks: 2\n");
+        Assert.StartsWith($"{path}:3: unknown key 'taks' in 'synth' (did you mean 'tasks'?); valid keys: tasks, classes_per_task, ", e.Message);
+    }
+
+    [Fact]
+    public void Load_MissingFile_IsAUserError()
+    {
         var path = Path.Combine(Path.GetTempPath(), $"stella-config-{Guid.NewGuid():N}.yaml");
-        File.WriteAllText(path, "name: x\nmethod: stella\nbatch_sise: 4\n");
-        var e = Assert.Throws<ArgumentException>(() => StreamTrainConfig.Load(path));
-        Assert.StartsWith($"{path}:3:", e.Message);
-        Assert.Contains("batch_sise", e.Message);
+        Assert.Equal($"config file not found: {path}", Assert.Throws<Stella.Core.UserInputException>(() => StreamTrainConfig.Load(path)).Message);
+    }
+
+    /// <summary>Settings that cannot change a run's results: its name, parallelism, read-ahead, checkpoint cadence and when it gives up.</summary>
+    private static readonly string[] NotResultSettings =
+        [nameof(StreamTrainConfig.Name), nameof(StreamTrainConfig.Workers), nameof(StreamTrainConfig.PrefetchClips), nameof(StreamTrainConfig.CheckpointEvery), nameof(StreamTrainConfig.MaxQuarantineShare)];
+
+    private static object Changed(Type type, object? value) => type switch
+    {
+        _ when type == typeof(string) => (value as string ?? "x") + "-changed",
+        _ when type == typeof(int) || type == typeof(int?) => ((int?)value ?? 3) + 1,
+        _ when type == typeof(double) => (double)value! + 0.25,
+        _ when type == typeof(Stella.Media.Synth.SynthOptions) => new Stella.Media.Synth.SynthOptions { Tasks = 7 },
+        _ => throw new InvalidOperationException($"no changed value for a setting of type {type}: extend the test"),
+    };
+
+    [Fact]
+    public void Hash_EverySettingThatChangesResults_ChangesIt_AndNoOtherDoes()
+    {
+        var settings = typeof(StreamTrainConfig).GetProperties().Where(p => p.CanWrite && p.GetSetMethod() is not null).ToList();
+        Assert.Contains(settings, p => p.Name == nameof(StreamTrainConfig.ProbePerClass));
+        foreach (var p in settings)
+        {
+            var config = new StreamTrainConfig();
+            var before = config.Hash();
+            p.SetValue(config, Changed(p.PropertyType, p.GetValue(config)));
+            if (NotResultSettings.Contains(p.Name))
+            {
+                Assert.True(before == config.Hash(), $"{p.Name} cannot change results but changes the hash");
+            }
+            else
+            {
+                Assert.True(before != config.Hash(), $"{p.Name} changes results but not the hash");
+            }
+        }
+    }
+
+    [Fact]
+    public void Hash_EveryRenderedBenchmarkSetting_ChangesIt_ButNotTheRenderParallelism()
+    {
+        var baseline = new Stella.Media.Synth.SynthOptions();
+        var hash = new StreamTrainConfig { Synth = baseline }.Hash();
+        foreach (var p in typeof(Stella.Media.Synth.SynthOptions).GetProperties().Where(p => p.CanWrite))
+        {
+            var changed = baseline with { };
+            p.SetValue(changed, p.PropertyType == typeof(int) ? (object)((int)p.GetValue(baseline)! + 1) : (double)p.GetValue(baseline)! + 1);
+            var other = new StreamTrainConfig { Synth = changed }.Hash();
+            Assert.True(p.Name == nameof(Stella.Media.Synth.SynthOptions.Parallelism) ? other == hash : other != hash, $"synth.{p.Name}");
+        }
     }
 }

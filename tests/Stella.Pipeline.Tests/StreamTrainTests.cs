@@ -129,10 +129,10 @@ public sealed class StreamTrainTests
         Stella.Core.Arrays.Npy.Write(subset, new long[] { 3, 16 }, 2);
         var config = Config(Path.Combine(data, "manifest.csv"));
         config.Subset = subset;
-        var outside = await Assert.ThrowsAsync<InvalidDataException>(() => new StreamTrainJob(config, TestData.TempDir(), _ => { }).RunAsync(false, CancellationToken.None));
+        var outside = await Assert.ThrowsAsync<Stella.Core.UserInputException>(() => new StreamTrainJob(config, TestData.TempDir(), _ => { }).RunAsync(false, CancellationToken.None));
         Assert.Equal($"{subset}: row 16 is outside the manifest's 16 training clips", outside.Message);
 
-        var again = await Assert.ThrowsAsync<ArgumentException>(() => new StreamTrainJob(Config(Path.Combine(data, "manifest.csv")), outDir, _ => { }).RunAsync(false, CancellationToken.None));
+        var again = await Assert.ThrowsAsync<Stella.Core.UserInputException>(() => new StreamTrainJob(Config(Path.Combine(data, "manifest.csv")), outDir, _ => { }).RunAsync(false, CancellationToken.None));
         Assert.Contains("--resume", again.Message);
     }
 
@@ -177,7 +177,8 @@ public sealed class StreamTrainTests
         foreach (var (id, _, reason) in bad)
         {
             var row = Assert.Single(rows, r => r[0] == $"\"{id}\"");
-            Assert.Equal(reason, row[4]);
+            Assert.Equal(reason, row[5]);
+            Assert.Equal("decode", row[4]);
         }
 
         Assert.Equal(bad.Length, rows.Count);
@@ -192,7 +193,7 @@ public sealed class StreamTrainTests
             Enumerable.Range(0, 30).Select(i => new ClipRecord($"c{i}", $"clips/c{i}.mp4", "dog", 0, ClipSplit.Train)));
         var config = Config(Path.Combine(dir, "manifest.csv"), "finetune");
         config.MaxQuarantineShare = 0.1;
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => new StreamTrainJob(config, TestData.TempDir(), _ => { }).RunAsync(false, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<QuarantineLimitException>(() => new StreamTrainJob(config, TestData.TempDir(), _ => { }).RunAsync(false, CancellationToken.None));
         Assert.Contains("quarantined", e.Message);
         Assert.Contains("above the tolerated 10", e.Message);
     }

@@ -92,9 +92,5 @@ internal static class StepBench
         return (double.Parse(last[0], CultureInfo.InvariantCulture), double.Parse(last[1], CultureInfo.InvariantCulture), double.Parse(last[2], CultureInfo.InvariantCulture));
     }
 
-    private static double MemoryMb(string field)
-    {
-        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
-        return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-    }
+    private static double MemoryMb(string field) => Stella.Core.Diagnostics.ProcessMemory.StatusMb(field) ?? double.NaN;
 }

@@ -15,7 +15,7 @@ internal static class StreamBench
     public static async Task RunAsync(string config)
     {
         Console.WriteLine($"stream-train data path: {config} end to end vs training-only (two full runs, about 10 minutes on 2 cores)");
-        var figures = new List<JsonElement>();
+        var figures = new List<RunResults>();
         foreach (var prebuilt in new[] { false, true })
         {
             var job = StreamTrainConfig.Load(config);
@@ -26,19 +26,18 @@ internal static class StreamBench
             }
 
             var results = await new StreamTrainJob(job, outDir, _ => { }) { PrebuildFeatures = prebuilt }.RunAsync(false, CancellationToken.None);
-            using var doc = JsonDocument.Parse(File.ReadAllText(results));
-            var root = doc.RootElement.Clone();
+            var root = RunResults.Read(results);
             figures.Add(root);
-            var e = root.GetProperty("efficiency");
+            var e = root.Efficiency;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {(prebuilt ? "training-only" : "end to end"),-14} {e.GetProperty("samples_per_s").GetDouble(),6:0.00} samples/s  step {e.GetProperty("step_ms").GetDouble(),6:0} ms  trainer busy {e.GetProperty("trainer_busy_percent").GetDouble(),5:0.0} %  peak RSS {e.GetProperty("peak_rss_mb").GetDouble():0} MB  a2v R@10 A {root.GetProperty("a2v").GetProperty("R@10").GetProperty("A").GetDouble():0.0}"));
+                $"  {(prebuilt ? "training-only" : "end to end"),-14} {e.SamplesPerSecond,6:0.00} samples/s  step {e.StepMilliseconds,6:0} ms  trainer busy {e.TrainerBusyPercent,5:0.0} %  peak RSS {e.PeakRssMb:0} MB  a2v R@10 A {root.A2V["R@10"].A:0.0}"));
             Directory.Delete(outDir, recursive: true);
         }
 
-        double Rate(JsonElement r) => r.GetProperty("efficiency").GetProperty("samples_per_s").GetDouble();
-        var same = figures[0].GetProperty("a2v").GetRawText() == figures[1].GetProperty("a2v").GetRawText()
-            && figures[0].GetProperty("v2a").GetRawText() == figures[1].GetProperty("v2a").GetRawText();
+        double Rate(RunResults r) => r.Efficiency.SamplesPerSecond ?? double.NaN;
+        string Json(object o) => System.Text.Json.JsonSerializer.Serialize(o);
+        var same = Json(figures[0].A2V) == Json(figures[1].A2V) && Json(figures[0].V2A) == Json(figures[1].V2A);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  end-to-end / training-only samples/s: {Rate(figures[0]) / Rate(figures[1]):0.00} (target >= 0.9); trainer busy end to end {figures[0].GetProperty("efficiency").GetProperty("trainer_busy_percent").GetDouble():0.0} % (target >= 90); retrieval identical: {same}"));
+            $"  end-to-end / training-only samples/s: {Rate(figures[0]) / Rate(figures[1]):0.00} (target >= 0.9); trainer busy end to end {figures[0].Efficiency.TrainerBusyPercent:0.0} % (target >= 90); retrieval identical: {same}"));
     }
 }

@@ -21,6 +21,7 @@ public sealed class CheckpointStore
 
     private const string ManifestName = "checkpoint.json";
     private const string LatestName = "LATEST";
+    private const string RunStateName = "run_state.json";
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
     private readonly string _root;
@@ -34,6 +35,15 @@ public sealed class CheckpointStore
         _configHash = configHash;
         _keep = Math.Max(1, keep);
     }
+
+    /// <summary>
+    /// The state of the job around the learner (its evaluations, counters and timings, as JSON), written into every checkpoint as
+    /// <c>run_state.json</c> so that a checkpoint is one commit of everything a resumed run continues from.
+    /// </summary>
+    public Func<string>? RunState { get; init; }
+
+    /// <summary>The <c>run_state.json</c> of the checkpoint the last <see cref="LoadAsync"/> loaded (null when it had none).</summary>
+    public string? LoadedRunState { get; private set; }
 
     /// <summary>Test hook: called with each stage of a save ("files", "renamed"), to simulate a kill there.</summary>
     internal Action<string>? OnStage { get; set; }
@@ -63,6 +73,12 @@ public sealed class CheckpointStore
         var temp = Path.Combine(_root, $".{name}.{Guid.NewGuid():N}.tmp");
         Directory.CreateDirectory(temp);
         var files = learner.Trainer.SaveState(temp).ToList();
+        if (RunState is { } runState)
+        {
+            await File.WriteAllTextAsync(Path.Combine(temp, RunStateName), runState(), cancellationToken).ConfigureAwait(false);
+            files.Add(RunStateName);
+        }
+
         if (learner.Memory is { } memory)
         {
             await new ParquetMemoryStore(Path.Combine(temp, "memory"), _configHash).WriteAsync(memory.Items, cancellationToken).ConfigureAwait(false);
@@ -123,6 +139,8 @@ public sealed class CheckpointStore
         }
 
         learner.Restore(memory, manifest.Steps);
+        var runState = Path.Combine(dir, RunStateName);
+        LoadedRunState = manifest.Files.Any(f => f.Name == RunStateName) ? await File.ReadAllTextAsync(runState, cancellationToken).ConfigureAwait(false) : null;
         return manifest.Position;
     }
 

@@ -24,6 +24,13 @@ public sealed class PeriodicCheckpointer(CheckpointStore store, int every)
         return true;
     }
 
+    /// <summary>Saves now (a task end) and remembers it.</summary>
+    public async Task SaveAsync(Learner learner, StreamPosition position, CancellationToken cancellationToken = default)
+    {
+        await store.SaveAsync(learner, position, cancellationToken).ConfigureAwait(false);
+        LastSaved = learner.Steps;
+    }
+
     /// <summary>Saves at the end unless the last step was just saved.</summary>
     public async Task FinishAsync(Learner learner, StreamPosition position, CancellationToken cancellationToken = default)
     {

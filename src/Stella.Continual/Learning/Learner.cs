@@ -47,13 +47,54 @@ public abstract class Learner : IDisposable
     /// <summary>Steps taken.</summary>
     public long Steps { get; private set; }
 
-    /// <summary>One training step on <paramref name="batch"/>.</summary>
+    /// <summary>
+    /// True when the learner scores each batch with its AVM and trains on a selection of the patches: the stream-train graph then
+    /// routes its steps through the scoring and selection stages; other learners go straight from the batch to the training sink.
+    /// </summary>
+    public virtual bool SelectsPatches => false;
+
+    /// <summary>One whole training step on <paramref name="batch"/>: the stages in order, as the stream-train graph runs them.</summary>
     public LearnerStep Step(StreamBatch batch)
     {
+        using var work = new StepWork(batch, ownsBatch: false);
+        if (SelectsPatches)
+        {
+            Score(work);
+            Select(work);
+        }
+
+        Train(work);
+        Remember(work);
+        return work.Result!;
+    }
+
+    /// <summary>Scoring stage: draws the replay items and scores the batch with the AVM (no gradient).</summary>
+    public void Score(StepWork work)
+    {
         using var scope = torch.NewDisposeScope();
-        var result = StepCore(batch);
+        ScoreCore(work);
+    }
+
+    /// <summary>Selection stage: picks the patches of the batch and of the replay items that the backbone trains on.</summary>
+    public void Select(StepWork work)
+    {
+        using var scope = torch.NewDisposeScope();
+        SelectCore(work);
+    }
+
+    /// <summary>Training sink: the backbone step (and the AVM step, for learners with an AVM); sets the step's losses.</summary>
+    public void Train(StepWork work)
+    {
+        using var scope = torch.NewDisposeScope();
+        work.Result = TrainCore(work);
+    }
+
+    /// <summary>Memory stage: offers the batch to the rehearsal memory; the step is complete and counted.</summary>
+    public void Remember(StepWork work)
+    {
+        using var scope = torch.NewDisposeScope();
+        RememberCore(work);
         Steps++;
-        return result;
     }
 
     /// <summary>Replaces the memory and step count with a checkpoint's.</summary>
@@ -70,8 +111,19 @@ public abstract class Learner : IDisposable
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>The method's step.</summary>
-    protected abstract LearnerStep StepCore(StreamBatch batch);
+    /// <summary>The method's scoring (learners that select patches).</summary>
+    protected virtual void ScoreCore(StepWork work) => throw new InvalidOperationException($"{Name} does not score batches");
+
+    /// <summary>The method's selection (learners that select patches).</summary>
+    protected virtual void SelectCore(StepWork work) => throw new InvalidOperationException($"{Name} does not select patches");
+
+    /// <summary>The method's training step; returns its losses.</summary>
+    protected abstract LearnerStep TrainCore(StepWork work);
+
+    /// <summary>The method's memory update (none for learners without a memory).</summary>
+    protected virtual void RememberCore(StepWork work)
+    {
+    }
 
     /// <summary>Config of the model.</summary>
     protected Model.Config.ModelConfig Config => Trainer.Config;
@@ -133,6 +185,10 @@ public abstract class Learner : IDisposable
             });
         }
     }
+
+    /// <summary>Offers every row of the batch with its full patches and nothing else (ER's item, as LUMP and MIR store it).</summary>
+    protected void StorePatches(StreamBatch batch) =>
+        Store(batch, i => new MemoryItem { AudioPatches = Row(batch.Audio, i), VideoPatches = Row(batch.Video, i) });
 
     /// <summary>Audio patch values per item for full patches.</summary>
     protected long FullPatchFloats => ((long)Config.AudioTokens * Config.AudioPatchDim) + ((long)Config.VideoTokens * Config.VideoPatchDim);

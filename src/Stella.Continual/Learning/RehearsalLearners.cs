@@ -9,8 +9,9 @@ namespace Stella.Continual.Learning;
 public class FinetuneLearner(ModelTrainer trainer, LearnerOptions options, string name = "finetune") : Learner(name, trainer, options, 0)
 {
     /// <inheritdoc />
-    protected override LearnerStep StepCore(StreamBatch batch)
+    protected override LearnerStep TrainCore(StepWork work)
     {
+        var batch = work.Batch;
         var r = Trainer.Train(batch.Audio, AllAudio(batch.Count), batch.Video, AllVideo(batch.Count));
         return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, 0, float.NaN, 0);
     }
@@ -35,10 +36,11 @@ public sealed class ExperienceReplayLearner(ModelTrainer trainer, LearnerOptions
     }
 
     /// <inheritdoc />
-    protected override LearnerStep StepCore(StreamBatch batch)
+    protected override LearnerStep TrainCore(StepWork work)
     {
+        var batch = work.Batch;
         var b = batch.Count;
-        var replay = Memory!.Sample(b);
+        var replay = work.Replay = Memory!.Sample(b);
         var audio = batch.Audio;
         var video = batch.Video;
         if (replay.Count > 0)
@@ -49,7 +51,14 @@ public sealed class ExperienceReplayLearner(ModelTrainer trainer, LearnerOptions
         }
 
         var rows = audio.shape[0];
-        var r = Trainer.Train(audio, AllAudio(rows), video, AllVideo(rows), penalty ? DerPenalty(replay, b) : null);
+        var r = work.Trained = work.Own(Trainer.Train(audio, AllAudio(rows), video, AllVideo(rows), penalty ? DerPenalty(replay, b) : null));
+        return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, r.Extra, float.NaN, replay.Count);
+    }
+
+    /// <inheritdoc />
+    protected override void RememberCore(StepWork work)
+    {
+        var (batch, r) = (work.Batch, work.Trained!);
         Store(batch, i => new MemoryItem
         {
             AudioPatches = Row(batch.Audio, i),
@@ -57,7 +66,6 @@ public sealed class ExperienceReplayLearner(ModelTrainer trainer, LearnerOptions
             PooledAudio = penalty ? Row(r.PooledAudio, i) : [],
             PooledVideo = penalty ? Row(r.PooledVideo, i) : [],
         });
-        return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, r.Extra, float.NaN, replay.Count);
     }
 }
 
@@ -68,10 +76,11 @@ public sealed class LumpLearner(ModelTrainer trainer, LearnerOptions options)
     : Learner("lump", trainer, options, ExperienceReplayLearner.ItemBytesFor(trainer, penalty: false))
 {
     /// <inheritdoc />
-    protected override LearnerStep StepCore(StreamBatch batch)
+    protected override LearnerStep TrainCore(StepWork work)
     {
+        var batch = work.Batch;
         var b = batch.Count;
-        var replay = Memory!.Sample(b);
+        var replay = work.Replay = Memory!.Sample(b);
         var audio = batch.Audio;
         var video = batch.Video;
         if (replay.Count > 0)
@@ -85,9 +94,11 @@ public sealed class LumpLearner(ModelTrainer trainer, LearnerOptions options)
         }
 
         var r = Trainer.Train(audio, AllAudio(b), video, AllVideo(b));
-        Store(batch, i => new MemoryItem { AudioPatches = Row(batch.Audio, i), VideoPatches = Row(batch.Video, i) });
         return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, 0, float.NaN, replay.Count);
     }
+
+    /// <inheritdoc />
+    protected override void RememberCore(StepWork work) => StorePatches(work.Batch);
 
     // Beta(a, a) by inversion for the arcsine case a = 0.5 (sin^2 of a uniform angle); other a by Johnk's method.
     private double BetaSample(double a)
@@ -118,8 +129,9 @@ public sealed class MirLearner(ModelTrainer trainer, LearnerOptions options)
     : Learner("mir", trainer, options, ExperienceReplayLearner.ItemBytesFor(trainer, penalty: false))
 {
     /// <inheritdoc />
-    protected override LearnerStep StepCore(StreamBatch batch)
+    protected override LearnerStep TrainCore(StepWork work)
     {
+        var batch = work.Batch;
         var b = batch.Count;
         var candidates = Memory!.Sample(b * Options.MirSearchFactor);
         var audio = batch.Audio;
@@ -147,7 +159,9 @@ public sealed class MirLearner(ModelTrainer trainer, LearnerOptions options)
 
         var rows = audio.shape[0];
         var r = Trainer.Train(audio, AllAudio(rows), video, AllVideo(rows));
-        Store(batch, i => new MemoryItem { AudioPatches = Row(batch.Audio, i), VideoPatches = Row(batch.Video, i) });
         return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, 0, float.NaN, replayed);
     }
+
+    /// <inheritdoc />
+    protected override void RememberCore(StepWork work) => StorePatches(work.Batch);
 }

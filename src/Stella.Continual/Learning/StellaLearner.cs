@@ -42,13 +42,13 @@ public sealed class StellaLearner(ModelTrainer trainer, LearnerOptions options, 
     }
 
     /// <inheritdoc />
-    public override bool NeedsJointStream => false;
+    public override bool SelectsPatches => true;
 
     /// <inheritdoc />
-    protected override LearnerStep StepCore(StreamBatch batch)
+    protected override void ScoreCore(StepWork work)
     {
-        var b = batch.Count;
-        var replay = Memory!.Sample(b);
+        var b = work.Batch.Count;
+        var replay = work.Replay = Memory!.Sample(b);
         (Tensor, Tensor)? past = null;
         if (replay.Count > 0)
         {
@@ -58,11 +58,18 @@ public sealed class StellaLearner(ModelTrainer trainer, LearnerOptions options, 
             past = (Stack(partners.Select(p => p.QueryAudio), heads, Config.Dim / heads), Stack(partners.Select(p => p.QueryVideo), heads, Config.Dim / heads));
         }
 
-        var scores = Trainer.Score(batch.Audio, batch.Video, past, out var encoding);
+        work.Scores = work.Own(Trainer.Score(work.Batch.Audio, work.Batch.Video, past, out var encoding));
+        work.Encoding = work.Own(encoding);
+    }
+
+    /// <inheritdoc />
+    protected override void SelectCore(StepWork work)
+    {
+        var (batch, scores, replay) = (work.Batch, work.Scores!, work.Replay);
         var (ia, pa) = Rule(scores.AudioImportance, scores.AudioCorrelation, replay.Count > 0);
         var (iv, pv) = Rule(scores.VideoImportance, scores.VideoCorrelation, replay.Count > 0);
-        var selA = SelectAudio(ia, pa);
-        var selV = PatchSelector.SelectVideo(iv, pv, Trainer.VideoKappa, Trainer.Generator);
+        var selA = work.SelectedAudio = work.Own(SelectAudio(ia, pa));
+        var selV = work.SelectedVideo = work.Own(PatchSelector.SelectVideo(iv, pv, Trainer.VideoKappa, Trainer.Generator));
         var audio = Backbone(batch.Audio, selA);
         var video = Backbone(batch.Video, selV);
         var (audioIdx, videoIdx) = (selA, selV);
@@ -76,7 +83,24 @@ public sealed class StellaLearner(ModelTrainer trainer, LearnerOptions options, 
             videoIdx = torch.cat([videoIdx, rvIdx]);
         }
 
-        var r = Trainer.Train(audio, audioIdx, video, videoIdx, DerPenalty(replay, b));
+        work.Rows = (work.Own(audio), work.Own(audioIdx), work.Own(video), work.Own(videoIdx));
+    }
+
+    /// <inheritdoc />
+    protected override LearnerStep TrainCore(StepWork work)
+    {
+        var (audio, audioIdx, video, videoIdx) = work.Rows!.Value;
+        var r = work.Trained = work.Own(Trainer.Train(audio, audioIdx, video, videoIdx, DerPenalty(work.Replay, work.Batch.Count)));
+        // The AVM learns after the backbone step, with the backbone frozen (its own optimizer); the memory update that follows uses
+        // neither, so the order of the two is free.
+        var avm = Trainer.AvmStep(work.Encoding!);
+        return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, r.Extra, avm, work.Replay.Count);
+    }
+
+    /// <inheritdoc />
+    protected override void RememberCore(StepWork work)
+    {
+        var (batch, scores, r, selA, selV) = (work.Batch, work.Scores!, work.Trained!, work.SelectedAudio!, work.SelectedVideo!);
         Store(batch, i => plus
             ? new MemoryItem
             {
@@ -95,8 +119,6 @@ public sealed class StellaLearner(ModelTrainer trainer, LearnerOptions options, 
                 CorrelationAudio = scores.AudioCorrelation is null ? new float[Config.AudioTokens] : Row(scores.AudioCorrelation, i),
                 CorrelationVideo = scores.VideoCorrelation is null ? new float[Config.VideoTokens] : Row(scores.VideoCorrelation, i),
             });
-        var avm = Trainer.AvmStep(encoding);
-        return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, r.Extra, avm, replay.Count);
     }
 
     private static Tensor Backbone(Tensor patches, Tensor indices) => Model.Modules.Backbone.GatherTokens(patches, indices);

@@ -33,7 +33,7 @@ public static partial class Npy
         stream.ReadExactly(head[..8]);
         if (!head[..6].SequenceEqual(Magic))
         {
-            throw new InvalidDataException($"{nameForErrors}: not a .npy file (bad magic)");
+            throw new UserInputException($"{nameForErrors}: not a .npy file (bad magic)");
         }
 
         var major = head[6];
@@ -51,7 +51,7 @@ public static partial class Npy
         }
         else
         {
-            throw new InvalidDataException($"{nameForErrors}: unsupported .npy version {major}");
+            throw new UserInputException($"{nameForErrors}: unsupported .npy version {major}");
         }
 
         var text = new byte[headerLength];
@@ -62,12 +62,12 @@ public static partial class Npy
         var shape = ShapeRegex().Match(dict);
         if (!descr.Success || !order.Success || !shape.Success)
         {
-            throw new InvalidDataException($"{nameForErrors}: malformed .npy header '{dict.Trim()}'");
+            throw new UserInputException($"{nameForErrors}: malformed .npy header '{dict.Trim()}'");
         }
 
         if (order.Groups[1].Value == "True")
         {
-            throw new InvalidDataException($"{nameForErrors}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
+            throw new UserInputException($"{nameForErrors}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
         }
 
         var dims = shape.Groups[1].Value
@@ -108,7 +108,7 @@ public static partial class Npy
 
                 break;
             default:
-                throw new InvalidDataException($"{path}: dtype '{header.Descr}' is not a float array (expected <f4, <f2 or <f8)");
+                throw new UserInputException($"{path}: dtype '{header.Descr}' is not a float array (expected <f4, <f2 or <f8)");
         }
 
         return (data, header.Shape);
@@ -121,7 +121,7 @@ public static partial class Npy
         var header = ReadHeader(stream, path);
         if (header.Descr != "|u1")
         {
-            throw new InvalidDataException($"{path}: dtype '{header.Descr}' is not uint8");
+            throw new UserInputException($"{path}: dtype '{header.Descr}' is not uint8");
         }
 
         var data = new byte[checked((int)header.Count)];

@@ -5,21 +5,44 @@ namespace Stella.Core.Diagnostics;
 /// <summary>The process' resident-memory figures from Linux' /proc/self (what the runs and benchmarks report).</summary>
 public static class ProcessMemory
 {
-    /// <summary>Peak resident set size so far (VmHWM), in MB; NaN where /proc is not there.</summary>
-    public static double PeakRssMb()
+    private const string StatusPath = "/proc/self/status";
+
+    /// <summary>Peak resident set size so far (VmHWM), in MB; null where it cannot be read (no /proc, an unreadable line).</summary>
+    public static double? PeakRssMb() => StatusMb("VmHWM");
+
+    /// <summary>
+    /// A kB field of /proc/self/status (VmHWM, VmRSS, ...) in MB; null where it cannot be read. A figure for a report must never
+    /// cost the run, so nothing here throws.
+    /// </summary>
+    public static double? StatusMb(string field)
     {
-        var line = File.Exists("/proc/self/status")
-            ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
-            : null;
-        return line is null ? double.NaN : StatusKb(line) / 1024;
+        try
+        {
+            return File.Exists(StatusPath) ? FieldMb(File.ReadLines(StatusPath), field) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The kB field <paramref name="field"/> of status lines such as <c>VmHWM:\t10240000 kB</c>, in MB; null when absent or unreadable.</summary>
+    public static double? FieldMb(IEnumerable<string> statusLines, string field)
+    {
+        var prefix = field + ":";
+        var line = statusLines.FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        return line is null ? null : ParseKb(line[prefix.Length..]) / 1024;
     }
 
     /// <summary>
-    /// The kB figure of a /proc status line ("VmHWM:\t    2216 kB"). The kernel pads the number to 8 columns after a tab, so from
-    /// 10,000,000 kB on the tab is the only separator.
+    /// The number of a status value such as <c>"\t10240000 kB"</c> or <c>"    2048 kB"</c> (the kernel pads with spaces after a tab;
+    /// from 8 digits on the number touches the tab); null when the value is not a number followed by kB.
     /// </summary>
-    public static double StatusKb(string line) =>
-        double.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+    public static double? ParseKb(string value)
+    {
+        var parts = value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        return parts is [var number, "kB"] && double.TryParse(number, NumberStyles.Integer, CultureInfo.InvariantCulture, out var kb) ? kb : null;
+    }
 
     /// <summary>
     /// Resets the peak (writing 5 to clear_refs, Linux >= 4.0), so a figure is one run's, not the process' so far; returns the

@@ -1,7 +1,7 @@
 namespace Stella.Core.Manifests;
 
 /// <summary>A manifest, task split or ontology file that cannot be used; the message names the file and row.</summary>
-public sealed class ManifestException : Exception
+public sealed class ManifestException : UserInputException
 {
     /// <summary>Creates the exception for <paramref name="file"/> at <paramref name="row"/> (0 when not row-specific).</summary>
     public ManifestException(string file, int row, string problem, Exception? inner = null)

@@ -11,10 +11,28 @@ public static class StellaManifestReader
 {
     private static readonly string[] Header = ["clip_id", "path", "label", "task", "split"];
 
-    /// <summary>Reads <paramref name="manifestPath"/>; tasks from <c>tasks.json</c> beside it unless given.</summary>
+    /// <summary>
+    /// Reads <paramref name="manifestPath"/>; tasks from <c>tasks.json</c> beside it unless given. A missing manifest or task file
+    /// is a <see cref="ManifestException"/> that names the path expected and how to make it.
+    /// </summary>
     public static ClipManifest Read(string manifestPath, string? tasksPath = null)
     {
-        tasksPath ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!, "tasks.json");
+        var folder = Path.GetDirectoryName(Path.GetFullPath(manifestPath))!;
+        if (!File.Exists(manifestPath))
+        {
+            throw new ManifestException(manifestPath, 0,
+                $"manifest not found; render the built-in benchmark there with 'stella synth --out {folder}' (or give the stream-train config a " +
+                "'synth:' section, which renders it on first use), or point the config's 'manifest:' at your own manifest.csv (columns " +
+                $"{string.Join(',', Header)}) with its tasks.json beside it");
+        }
+
+        tasksPath ??= Path.Combine(folder, "tasks.json");
+        if (!File.Exists(tasksPath))
+        {
+            throw new ManifestException(tasksPath, 0,
+                $"task file not found; it lies beside the manifest {manifestPath} and lists the tasks in order with their classes ('stella synth' writes both)");
+        }
+
         var tasks = TaskMap.Read(tasksPath);
         var clips = new List<ClipRecord>();
         var ids = new HashSet<string>(StringComparer.Ordinal);

@@ -47,6 +47,11 @@ public sealed class TaskMap
     /// <summary>Reads <c>tasks.json</c>.</summary>
     public static TaskMap Read(string path)
     {
+        if (!File.Exists(path))
+        {
+            throw new ManifestException(path, 0, "task file not found");
+        }
+
         TaskFile? file;
         try
         {

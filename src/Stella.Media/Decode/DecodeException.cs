@@ -1,7 +1,7 @@
 namespace Stella.Media.Decode;
 
 /// <summary>A clip that cannot be decoded: the failure kind, the clip's path, and ffmpeg's last words where there are some.</summary>
-public sealed class DecodeException : Exception
+public sealed class DecodeException : Stella.Core.UserInputException
 {
     /// <summary>Creates the exception; <paramref name="transient"/> marks faults worth a retry (a crashed process, an I/O error).</summary>
     public DecodeException(DecodeFailure failure, string path, string detail, bool transient = false, Exception? inner = null)

@@ -37,7 +37,7 @@ public sealed record SynthOptions
     [System.Text.Json.Serialization.JsonIgnore]
     public int Parallelism { get; init; } = Environment.ProcessorCount;
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
+    /// <summary>Throws <see cref="Stella.Core.UserInputException"/> naming the first setting that is out of range.</summary>
     public void Validate()
     {
         Require(Tasks >= 1, $"--tasks must be at least 1 (got {Tasks})");
@@ -56,7 +56,7 @@ public sealed record SynthOptions
     {
         if (!ok)
         {
-            throw new ArgumentException(message);
+            throw new Stella.Core.UserInputException(message);
         }
     }
 }

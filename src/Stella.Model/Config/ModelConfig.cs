@@ -96,6 +96,6 @@ public sealed record ModelConfig
     {
         "tiny" => Tiny,
         "base" => Base,
-        _ => throw new ArgumentException($"unknown model preset '{name}': use tiny or base"),
+        _ => throw new Stella.Core.UserInputException($"unknown model preset '{name}': use tiny or base"),
     };
 }

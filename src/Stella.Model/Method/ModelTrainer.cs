@@ -124,7 +124,10 @@ public sealed class ModelTrainer : IDisposable
             ia.MoveToOuterDisposeScope(), iv.MoveToOuterDisposeScope(), pa, pv, qa.MoveToOuterDisposeScope(), qv.MoveToOuterDisposeScope());
     }
 
-    /// <summary>The AVM loss on this batch without a step (for tests): half matched pairs, half deranged.</summary>
+    /// <summary>
+    /// The AVM loss on this batch without a step (for tests): half matched pairs, half deranged; a batch of one clip is one matched
+    /// pair.
+    /// </summary>
     public Tensor AvmLoss(Encoding encoding)
     {
         // The first half keeps its own video (the joint outputs of the scoring pass serve as they are); the second half
@@ -132,6 +135,14 @@ public sealed class ModelTrainer : IDisposable
         var b = encoding.ModalityAudio.shape[0];
         var half = (int)(b / 2);
         var shift = 1 + (long)(torch.rand([1], generator: _generator).item<float>() * (b - 1));
+        if (b == 1)
+        {
+            // One clip has no other video to be paired with: its own pair is the only one, a matched pair (label 1), as the
+            // authors' learn_multimodal_relationship labels every pair of a batch of one or two clips. The draw above is still
+            // made, so the generator advances alike whatever the batch size; batches of two or more are untouched.
+            return nn.functional.binary_cross_entropy_with_logits(Avm.forward(encoding.JointAudio, encoding.JointVideo).Logit, torch.ones(1, device: Device));
+        }
+
         var partner = (torch.arange(half, b, dtype: ScalarType.Int64, device: Device) + shift).remainder(b);
         Tensor ja, jv;
         using (torch.no_grad())

@@ -83,7 +83,7 @@ public static class TorchRuntime
         {
             if (!cudaAvailable)
             {
-                throw new InvalidOperationException(
+                throw new Stella.Core.UserInputException(
                     $"device '{setting}' was asked for, but TorchSharp sees no CUDA device. Build with 'make build CUDA=1' " +
                     "(-p:StellaCuda=true, needs the TorchSharp-cuda-linux package) on a machine with an NVIDIA GPU, or use --device cpu.");
             }
@@ -91,7 +91,7 @@ public static class TorchRuntime
             return new torch.Device(value);
         }
 
-        throw new ArgumentException($"unknown device '{setting}': use cpu, cuda, cuda:N or auto", nameof(setting));
+        throw new Stella.Core.UserInputException($"unknown device '{setting}': use cpu, cuda, cuda:N or auto");
     }
 
     /// <summary>True when TorchSharp can use a CUDA device (false when the CUDA backend is not built in).</summary>

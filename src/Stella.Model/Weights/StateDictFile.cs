@@ -1,3 +1,4 @@
+using Stella.Core;
 using System.Collections;
 using TorchSharp;
 using TorchSharp.PyBridge;
@@ -19,7 +20,7 @@ public static class StateDictFile
     {
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"weights file not found: {path}");
+            throw new UserInputException($"weights file not found: {path}");
         }
 
         var head = new byte[16];
@@ -41,11 +42,11 @@ public static class StateDictFile
 
         if (read >= 2 && head[0] == 0x80 && head[1] <= 5)
         {
-            throw new InvalidDataException(
+            throw new UserInputException(
                 $"{path}: a legacy (non-zip) torch.save pickle; load it in PyTorch and save it again with torch.save (PyTorch >= 1.6 writes the zip format)");
         }
 
-        throw new InvalidDataException($"{path}: neither a torch.save zip file nor a safetensors file (first bytes {Convert.ToHexString(head, 0, Math.Min(read, 8))})");
+        throw new UserInputException($"{path}: neither a torch.save zip file nor a safetensors file (first bytes {Convert.ToHexString(head, 0, Math.Min(read, 8))})");
     }
 
     /// <summary>Writes <paramref name="tensors"/> as a flat state dict: safetensors when the name ends in .safetensors, else a torch.save zip.</summary>
@@ -89,7 +90,7 @@ public static class StateDictFile
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw new InvalidDataException($"{path}: not a readable safetensors file ({e.Message})", e);
+            throw new UserInputException($"{path}: not a readable safetensors file ({e.Message})", e);
         }
     }
 
@@ -105,10 +106,10 @@ public static class StateDictFile
             // The unpickler knows only dicts of tensors: a pickled nn.Module (torch.save(model)) or another class fails here.
             if (e.Message.Contains("entire model", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("class", StringComparison.OrdinalIgnoreCase))
             {
-                throw new InvalidDataException($"{path}: holds a pickled Python object, not a state dict (save model.state_dict(), not the model)", e);
+                throw new UserInputException($"{path}: holds a pickled Python object, not a state dict (save model.state_dict(), not the model)", e);
             }
 
-            throw new InvalidDataException($"{path}: is a zip file but not a readable torch.save state dict ({FirstLine(e.Message)})", e);
+            throw new UserInputException($"{path}: is a zip file but not a readable torch.save state dict ({FirstLine(e.Message)})", e);
         }
 
         return Flatten(path, table);
@@ -139,7 +140,7 @@ public static class StateDictFile
         }
 
         var keys = string.Join(", ", table.Keys.Cast<object>().Select(k => k.ToString()).Take(8));
-        throw new InvalidDataException($"{path}: a dict without a state dict in it (top-level keys: {keys}); expected name -> tensor, or one under 'model' or 'state_dict'");
+        throw new UserInputException($"{path}: a dict without a state dict in it (top-level keys: {keys}); expected name -> tensor, or one under 'model' or 'state_dict'");
     }
 
     private static string FirstLine(string message)

@@ -1,3 +1,4 @@
+using Stella.Core;
 using Stella.Model.Config;
 using Stella.Model.Modules;
 using TorchSharp;
@@ -55,7 +56,7 @@ public static class WeightImport
             mapping = WeightLayouts.Map(source, file, backbone.Config, ours.Keys, avmFile);
             if (mapping.Tensors.Count == 0)
             {
-                throw new InvalidDataException(
+                throw new UserInputException(
                     $"no tensor of the {SourceName(source)} layout in the file (its keys: {string.Join(", ", file.Keys.Order(StringComparer.Ordinal).Take(6))}{(file.Count > 6 ? ", ..." : string.Empty)})");
             }
 
@@ -102,7 +103,7 @@ public static class WeightImport
         "cav-mae" or "cavmae" => WeightSource.CavMae,
         "stella" => WeightSource.Stella,
         "ours" => WeightSource.Ours,
-        _ => throw new ArgumentException($"--from {name}: unknown layout; use mae, cav-mae, stella or ours"),
+        _ => throw new UserInputException($"--from {name}: unknown layout; use mae, cav-mae, stella or ours"),
     };
 
     /// <summary>Whether any value of <paramref name="t"/> is not zero.</summary>

@@ -1,3 +1,4 @@
+using Stella.Core;
 using Stella.Model.Config;
 using TorchSharp;
 using static TorchSharp.torch;

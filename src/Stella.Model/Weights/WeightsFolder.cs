@@ -1,3 +1,4 @@
+using Stella.Core;
 using System.Text.Json;
 using Stella.Model.Config;
 using Stella.Model.Modules;
@@ -47,11 +48,11 @@ public static class WeightsFolder
                     return dir;
                 }
 
-                throw new InvalidDataException($"{latest}: names {dir}, which holds no backbone.bin");
+                throw new UserInputException($"{latest}: names {dir}, which holds no backbone.bin");
             }
         }
 
-        throw new DirectoryNotFoundException(
+        throw new UserInputException(
             $"{path}: no weights there: expected a folder from 'stella weights import' (backbone.bin), a run folder (checkpoints/LATEST) or a checkpoint folder");
     }
 
@@ -71,7 +72,7 @@ public static class WeightsFolder
         var dir = Resolve(path);
         if (RecordedModel(dir) is { } model && !string.Equals(model, backbone.Config.Name, StringComparison.OrdinalIgnoreCase))
         {
-            throw new InvalidDataException($"{dir}: weights of the '{model}' model, this run builds '{backbone.Config.Name}'");
+            throw new UserInputException($"{dir}: weights of the '{model}' model, this run builds '{backbone.Config.Name}'");
         }
 
         var loaded = new Dictionary<string, bool>();
@@ -84,7 +85,7 @@ public static class WeightsFolder
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or EndOfStreamException or IOException)
         {
-            throw new InvalidDataException($"{dir}: weights that do not fit the '{backbone.Config.Name}' model ({e.Message.Split('\n')[0]})", e);
+            throw new UserInputException($"{dir}: weights that do not fit the '{backbone.Config.Name}' model ({e.Message.Split('\n')[0]})", e);
         }
 
         using (torch.no_grad())

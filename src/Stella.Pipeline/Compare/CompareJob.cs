@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Stella.Pipeline.Reports;
 
 namespace Stella.Pipeline.Compare;
@@ -29,19 +28,19 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
     {
         if (methods.Count == 0 || seeds.Count == 0)
         {
-            throw new ArgumentException("compare needs at least one method and one seed");
+            throw new Stella.Core.UserInputException("compare needs at least one method and one seed");
         }
 
         foreach (var method in methods)
         {
             if (!Stella.Continual.Learning.LearnerFactory.Names.Contains(method))
             {
-                throw new ArgumentException($"unknown method '{method}': choose from {string.Join(", ", Stella.Continual.Learning.LearnerFactory.Names)}");
+                throw new Stella.Core.UserInputException($"unknown method '{method}': choose from {string.Join(", ", Stella.Continual.Learning.LearnerFactory.Names)}");
             }
         }
 
         Directory.CreateDirectory(outDir);
-        var results = new Dictionary<(string Method, int Seed), JsonElement>();
+        var results = new Dictionary<(string Method, int Seed), RunResults>();
         var n = 0;
         foreach (var method in methods)
         {
@@ -66,8 +65,7 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
                     log($"[{n}/{methods.Count * seeds.Count}] {method}, seed {seed}: finished earlier, kept");
                 }
 
-                using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(resultsPath, ct).ConfigureAwait(false));
-                results[(method, seed)] = doc.RootElement.Clone();
+                results[(method, seed)] = RunResults.Read(resultsPath);
             }
         }
 
@@ -88,7 +86,7 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         return await Shards.PatchShardSource.OpenAsync([dir], Stella.Model.Config.ModelConfig.Preset(config.Model), line => log($"  {line}"), ct).ConfigureAwait(false);
     }
 
-    private string Write(Dictionary<(string Method, int Seed), JsonElement> results)
+    private string Write(Dictionary<(string Method, int Seed), RunResults> results)
     {
         var rows = new List<CompareRow>();
         foreach (var method in methods)
@@ -106,8 +104,8 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
             var columns = new List<Column>();
             foreach (var k in new[] { "R@1", "R@5", "R@10", "avg" })
             {
-                columns.Add(new Column($"{k} A", r => r.GetProperty(direction).GetProperty(k).GetProperty("A").GetDouble(), HigherIsBetter: true));
-                columns.Add(new Column($"{k} F", r => r.GetProperty(direction).GetProperty(k).GetProperty("F") is { ValueKind: JsonValueKind.Number } f ? f.GetDouble() : double.NaN, HigherIsBetter: false));
+                columns.Add(new Column($"{k} A", r => Scores(r, direction)[k].A, HigherIsBetter: true));
+                columns.Add(new Column($"{k} F", r => Scores(r, direction)[k].F ?? double.NaN, HigherIsBetter: false));
             }
 
             Table(md, csv, $"Table 2.1: zero-shot retrieval, {title}", $"retrieval_{direction}", rows, columns);
@@ -115,34 +113,34 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
 
         var quality = new List<Column>
         {
-            new("localization after last (%)", r => Last(r, "localization"), true),
-            new("linear probe after last (%)", r => Last(r, "linear_probe"), true),
-            new("modality gap after last", r => r.GetProperty("modality_gap_final").EnumerateArray().Select(g => g.GetDouble()).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average(), false),
+            new("localization after last (%)", r => MeanOfLast(r.Localization), true),
+            new("linear probe after last (%)", r => MeanOfLast(r.LinearProbe), true),
+            new("modality gap after last", r => MeanOfLast([r.ModalityGapFinal]), false),
         };
         Table(md, csv, "Localization, linear probe and modality gap (mean over tasks, after the last task)", "quality", rows, quality);
         var efficiency = new List<Column>
         {
-            new("samples/s", r => Eff(r, "samples_per_s"), true),
-            new("step ms", r => Eff(r, "step_ms"), false),
-            new("peak RSS (MB)", r => Eff(r, "peak_rss_mb"), false),
-            new("model state (MB)", r => Eff(r, "model_state_mb"), false),
-            new("memory items", r => Eff(r, "memory_items"), true),
+            new("samples/s", r => r.Efficiency.SamplesPerSecond ?? double.NaN, true),
+            new("step ms", r => r.Efficiency.StepMilliseconds ?? double.NaN, false),
+            new("peak RSS (MB)", r => r.Efficiency.PeakRssMb ?? double.NaN, false),
+            new("model state (MB)", r => r.Efficiency.ModelStateMb ?? double.NaN, false),
+            new("memory items", r => r.Efficiency.MemoryItems ?? double.NaN, true),
         };
         Table(md, csv, "Table 2.2: efficiency", "efficiency", rows, efficiency);
         var ablation = rows.Where(r => Ablation.Contains(r.Method)).ToList();
         if (ablation.Count >= 2)
         {
             Table(md, csv, "Table 2.3: selection ablation (audio -> video)", "ablation", ablation,
-                new[] { "R@1", "R@5", "R@10", "avg" }.Select(k => new Column($"{k} A", r => r.GetProperty("a2v").GetProperty(k).GetProperty("A").GetDouble(), true)).ToList());
+                new[] { "R@1", "R@5", "R@10", "avg" }.Select(k => new Column($"{k} A", r => r.A2V[k].A, true)).ToList());
         }
 
         var plots = Directory.CreateDirectory(Path.Combine(outDir, "plots")).FullName;
         Plots.MethodBars(Path.Combine(plots, "a_f.png"), methods,
             [
-                ("a->v avg A", rows.Select(r => r.Mean(x => x.GetProperty("a2v").GetProperty("avg").GetProperty("A").GetDouble())).ToArray(), rows.Select(r => r.Std(x => x.GetProperty("a2v").GetProperty("avg").GetProperty("A").GetDouble())).ToArray()),
-                ("a->v avg F", rows.Select(r => r.Mean(x => x.GetProperty("a2v").GetProperty("avg").GetProperty("F").GetDouble())).ToArray(), rows.Select(r => r.Std(x => x.GetProperty("a2v").GetProperty("avg").GetProperty("F").GetDouble())).ToArray()),
-                ("v->a avg A", rows.Select(r => r.Mean(x => x.GetProperty("v2a").GetProperty("avg").GetProperty("A").GetDouble())).ToArray(), rows.Select(r => r.Std(x => x.GetProperty("v2a").GetProperty("avg").GetProperty("A").GetDouble())).ToArray()),
-                ("v->a avg F", rows.Select(r => r.Mean(x => x.GetProperty("v2a").GetProperty("avg").GetProperty("F").GetDouble())).ToArray(), rows.Select(r => r.Std(x => x.GetProperty("v2a").GetProperty("avg").GetProperty("F").GetDouble())).ToArray()),
+                ("a->v avg A", rows.Select(r => r.Mean(x => x.A2V["avg"].A)).ToArray(), rows.Select(r => r.Std(x => x.A2V["avg"].A)).ToArray()),
+                ("a->v avg F", rows.Select(r => r.Mean(x => x.A2V["avg"].F ?? double.NaN)).ToArray(), rows.Select(r => r.Std(x => x.A2V["avg"].F ?? double.NaN)).ToArray()),
+                ("v->a avg A", rows.Select(r => r.Mean(x => x.V2A["avg"].A)).ToArray(), rows.Select(r => r.Std(x => x.V2A["avg"].A)).ToArray()),
+                ("v->a avg F", rows.Select(r => r.Mean(x => x.V2A["avg"].F ?? double.NaN)).ToArray(), rows.Select(r => r.Std(x => x.V2A["avg"].F ?? double.NaN)).ToArray()),
             ], "average accuracy A and forgetting F (mean of R@1/5/10, +- std over seeds)");
         Plots.GapOverTasks(Path.Combine(plots, "modality_gap.png"), rows.ToDictionary(r => r.Method, r => r.SeenGap()), "modality gap over tasks (mean over seeds)");
         md.Append("![A and F](plots/a_f.png)\n\n![modality gap](plots/modality_gap.png)\n\nEach run's own report: `runs/<method>-s<seed>/report.md`.\n");
@@ -153,18 +151,10 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         return path;
     }
 
-    private static double Eff(JsonElement r, string name) =>
-        r.GetProperty("efficiency").TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
+    private static IReadOnlyDictionary<string, RecallScores> Scores(RunResults r, string direction) => direction == "a2v" ? r.A2V : r.V2A;
 
-    private static double Last(JsonElement r, string name)
-    {
-        if (!r.TryGetProperty(name, out var matrix) || matrix.ValueKind != JsonValueKind.Array || matrix.GetArrayLength() == 0)
-        {
-            return double.NaN;
-        }
-
-        return matrix[matrix.GetArrayLength() - 1].EnumerateArray().Where(v => v.ValueKind == JsonValueKind.Number).Select(v => v.GetDouble()).DefaultIfEmpty(double.NaN).Average();
-    }
+    private static double MeanOfLast(IReadOnlyList<double?[]>? matrix) =>
+        matrix is null || matrix.Count == 0 ? double.NaN : matrix[^1].Where(v => v is { } x && double.IsFinite(x)).Select(v => v!.Value).DefaultIfEmpty(double.NaN).Average();
 
     private static void Table(StringBuilder md, StringBuilder csv, string title, string key, List<CompareRow> rows, List<Column> columns)
     {
@@ -192,13 +182,13 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         md.Append('\n');
     }
 
-    private sealed record Column(string Name, Func<JsonElement, double> Pick, bool HigherIsBetter);
+    private sealed record Column(string Name, Func<RunResults, double> Pick, bool HigherIsBetter);
 
-    private sealed record CompareRow(string Method, List<JsonElement> Runs)
+    private sealed record CompareRow(string Method, List<RunResults> Runs)
     {
-        public double Mean(Func<JsonElement, double> pick) => Runs.Select(pick).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
+        public double Mean(Func<RunResults, double> pick) => Runs.Select(pick).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
 
-        public double Std(Func<JsonElement, double> pick)
+        public double Std(Func<RunResults, double> pick)
         {
             var values = Runs.Select(pick).Where(double.IsFinite).ToList();
             if (values.Count < 2)
@@ -212,8 +202,7 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
 
         public double[] SeenGap()
         {
-            var perRun = Runs.Select(r => r.GetProperty("modality_gap").EnumerateArray()
-                .Select((row, t) => row.EnumerateArray().Take(t + 1).Select(g => g.GetDouble()).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average()).ToArray()).ToList();
+            var perRun = Runs.Select(r => r.ModalityGapSeen.Select(g => g ?? double.NaN).ToArray()).ToList();
             var length = perRun.Min(p => p.Length);
             return Enumerable.Range(0, length).Select(t => perRun.Average(p => p[t])).ToArray();
         }

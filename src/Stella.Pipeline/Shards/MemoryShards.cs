@@ -13,7 +13,7 @@ public static class MemoryShards
         var index = Path.Combine(directory, ParquetMemoryStore.IndexFileName);
         if (!File.Exists(index))
         {
-            throw new FileNotFoundException($"no rehearsal memory in {directory} ({ParquetMemoryStore.IndexFileName} missing)");
+            throw new Stella.Core.UserInputException($"no rehearsal memory in {directory} ({ParquetMemoryStore.IndexFileName} missing)");
         }
 
         using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(index, ct).ConfigureAwait(false));

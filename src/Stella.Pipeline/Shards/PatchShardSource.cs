@@ -63,7 +63,7 @@ public sealed class PatchShardSource : IClipSource
         {
             if (!Directory.Exists(directory))
             {
-                throw new DirectoryNotFoundException($"shard folder not found: {directory}");
+                throw new Stella.Core.UserInputException($"shard folder not found: {directory}");
             }
 
             if (File.Exists(Path.Combine(directory, Stella.Continual.Memory.ParquetMemoryStore.IndexFileName)) && !onlyEval)
@@ -108,28 +108,28 @@ public sealed class PatchShardSource : IClipSource
 
             if (meta is null)
             {
-                throw new InvalidDataException($"{path} is not a patch shard (no stella.patch_shard metadata); write shards with 'stella preprocess'");
+                throw new Stella.Core.UserInputException($"{path} is not a patch shard (no stella.patch_shard metadata); write shards with 'stella preprocess'");
             }
 
             if (meta.Version != ShardMetadata.SchemaVersion)
             {
-                throw new InvalidDataException($"{path}: shard schema version {meta.Version}, this build reads version {ShardMetadata.SchemaVersion}; preprocess again");
+                throw new Stella.Core.UserInputException($"{path}: shard schema version {meta.Version}, this build reads version {ShardMetadata.SchemaVersion}; preprocess again");
             }
 
             var geometry = ShardMetadata.GeometryOf(model);
             if (meta.Geometry != geometry)
             {
-                throw new InvalidDataException($"{path}: patch geometry '{meta.Geometry}' does not match the {model.Name} model's '{geometry}'; preprocess again with that model, or train the model the shards were made for");
+                throw new Stella.Core.UserInputException($"{path}: patch geometry '{meta.Geometry}' does not match the {model.Name} model's '{geometry}'; preprocess again with that model, or train the model the shards were made for");
             }
 
             if (meta.Normalization != ShardMetadata.CurrentNormalization)
             {
-                throw new InvalidDataException($"{path}: normalization '{meta.Normalization}' differs from this build's '{ShardMetadata.CurrentNormalization}'; preprocess again");
+                throw new Stella.Core.UserInputException($"{path}: normalization '{meta.Normalization}' differs from this build's '{ShardMetadata.CurrentNormalization}'; preprocess again");
             }
 
             if (hash is not null && meta.SourceHash != hash)
             {
-                throw new InvalidDataException($"{path}: written from other preprocess settings (source hash {meta.SourceHash}, other files {hash}); keep one preprocess run per folder");
+                throw new Stella.Core.UserInputException($"{path}: written from other preprocess settings (source hash {meta.SourceHash}, other files {hash}); keep one preprocess run per folder");
             }
 
             hash = meta.SourceHash;
@@ -148,7 +148,7 @@ public sealed class PatchShardSource : IClipSource
 
         if (used == 0 && memoryRows.Count == 0)
         {
-            throw new InvalidDataException($"no readable patch shards in {directoryName} ({damaged.Count} damaged)");
+            throw new Stella.Core.UserInputException($"no readable patch shards in {directoryName} ({damaged.Count} damaged)");
         }
 
         if (tasks is null)

@@ -24,7 +24,7 @@ public sealed class PreprocessJob(StreamTrainConfig config, string outDir, int s
     {
         if (shards < 1 || shard < 0 || shard >= shards)
         {
-            throw new ArgumentException($"--shard must be in [0, --num-shards) and --num-shards at least 1 (got {shard} of {shards})");
+            throw new Stella.Core.UserInputException($"--shard must be in [0, --num-shards) and --num-shards at least 1 (got {shard} of {shards})");
         }
 
         var source = await ClipFileSource.OpenAsync(config, log, ct).ConfigureAwait(false);

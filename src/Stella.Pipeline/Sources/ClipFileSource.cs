@@ -57,7 +57,13 @@ public sealed class ClipFileSource : IClipSource
 
     /// <inheritdoc />
     public Task<ClipOutcome> TrainAsync(ClipRecord clip, int task, int index, CancellationToken ct) =>
-        _featurizer.RunAsync(clip, FrameWindow.Train(new Random(WindowSeed(_seed, task, index))), ct);
+        _featurizer.RunAsync(clip, TrainWindow(task, index), ct);
+
+    /// <inheritdoc />
+    public ClipFeaturizer Featurizer => _featurizer;
+
+    /// <inheritdoc />
+    public FrameWindow TrainWindow(int task, int index) => FrameWindow.Train(new Random(WindowSeed(_seed, task, index)));
 
     /// <inheritdoc />
     public Task<ClipOutcome> EvalAsync(ClipRecord clip, CancellationToken ct) => _featurizer.RunAsync(clip, FrameWindow.Eval, ct);

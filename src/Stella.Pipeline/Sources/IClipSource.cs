@@ -1,4 +1,5 @@
 using Stella.Core.Manifests;
+using Stella.Media.Decode;
 using Stella.Media.Synth;
 
 namespace Stella.Pipeline.Sources;
@@ -20,4 +21,13 @@ public interface IClipSource
 
     /// <summary>A clip's inputs with the centred evaluation window (retrieval clips, linear-probe clips).</summary>
     Task<ClipOutcome> EvalAsync(ClipRecord clip, CancellationToken ct);
+
+    /// <summary>
+    /// The per-clip stages when the source decodes media: the stream-train graph then runs decode, spectrogram and patches as blocks
+    /// of their own. Null for a source of stored patches, which the graph reads in one stage.
+    /// </summary>
+    ClipFeaturizer? Featurizer => null;
+
+    /// <summary>The frame window of training clip <paramref name="index"/> of <paramref name="task"/> (sources with a <see cref="Featurizer"/>).</summary>
+    FrameWindow TrainWindow(int task, int index) => FrameWindow.Eval;
 }

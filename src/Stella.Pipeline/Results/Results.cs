@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Stella.Continual.Learning;
 using Stella.Core.Manifests;
 using Stella.Core.Metrics;
@@ -14,12 +13,33 @@ public static class Results
     /// <summary>Writes both files into <paramref name="outDir"/>; returns the path of results.json.</summary>
     public static string Write(string outDir, StreamTrainConfig config, ClipManifest manifest, Learner learner, RunState state, int quarantined)
     {
+        var results = Build(config, manifest, learner, state, quarantined);
+        var evals = state.Evaluations;
+        var taskNames = results.Tasks.ToList();
+        var square = evals.Count == taskNames.Count;
+        var path = Path.Combine(outDir, "results.json");
+        results.Write(path);
+        var plots = Directory.CreateDirectory(Path.Combine(outDir, "plots")).FullName;
+        if (square)
+        {
+            Plots.AccuracyHeatmap(Path.Combine(plots, "acc_a2v_R10.png"), evals.Select(e => e.A2V.Select(r => r[2]).ToArray()).ToArray(), taskNames, $"{learner.Name}: audio->video R@10 (%)");
+            Plots.AccuracyHeatmap(Path.Combine(plots, "acc_v2a_R10.png"), evals.Select(e => e.V2A.Select(r => r[2]).ToArray()).ToArray(), taskNames, $"{learner.Name}: video->audio R@10 (%)");
+        }
+
+        Plots.GapOverTasks(Path.Combine(plots, "modality_gap.png"), new Dictionary<string, double[]> { [learner.Name] = SeenGap(evals) }, "modality gap over tasks");
+        File.WriteAllText(Path.Combine(outDir, "report.md"), Report(learner.Name, config, taskNames, evals, results.Efficiency.SamplesPerSecond ?? double.NaN, quarantined, square));
+        return path;
+    }
+
+    /// <summary>The results of a finished run.</summary>
+    public static RunResults Build(StreamTrainConfig config, ClipManifest manifest, Learner learner, RunState state, int quarantined)
+    {
         var evals = state.Evaluations;
         var taskNames = manifest.Tasks.Tasks.Select(t => t.Name).ToList();
         var square = evals.Count == taskNames.Count;
-        object Direction(Func<Evaluation, double[][]> pick)
+        IReadOnlyDictionary<string, RecallScores> Direction(Func<Evaluation, double[][]> pick)
         {
-            var byK = new Dictionary<string, object>();
+            var byK = new Dictionary<string, RecallScores>();
             var a = new List<double>();
             var f = new List<double>();
             for (var k = 0; k < Evaluator.Ks.Length; k++)
@@ -33,61 +53,50 @@ public static class Results
                     f.Add(fv);
                 }
 
-                byK[$"R@{Evaluator.Ks[k]}"] = new { acc, A = Math.Round(average, 3), F = forgetting is null ? (double?)null : Math.Round(forgetting.Value, 3) };
+                byK[$"R@{Evaluator.Ks[k]}"] = new RecallScores { Acc = acc, A = Math.Round(average, 3), F = forgetting is null ? null : Math.Round(forgetting.Value, 3) };
             }
 
-            byK["avg"] = new { A = Math.Round(a.Average(), 3), F = f.Count == 0 ? (double?)null : Math.Round(f.Average(), 3) };
+            byK["avg"] = new RecallScores { A = Math.Round(a.Average(), 3), F = f.Count == 0 ? null : Math.Round(f.Average(), 3) };
             return byK;
         }
 
-        var results = new
+        double?[] Finite(IEnumerable<double> values, int digits) => values.Select(v => RunResults.Finite(v, digits)).ToArray();
+        var trainSeconds = Math.Max(1e-9, state.TrainSeconds);
+        return new RunResults
         {
-            method = learner.Name,
-            seed = config.Seed,
-            model = config.Model,
-            tasks = taskNames,
-            evaluated_after = learner.NeedsJointStream ? ["all tasks (joint stream)"] : taskNames.Take(evals.Count).ToList(),
-            a2v = Direction(e => e.A2V),
-            v2a = Direction(e => e.V2A),
-            modality_gap = evals.Select(e => e.Gap.Select(g => Math.Round(g, 4)).ToArray()).ToArray(),
-            modality_gap_final = evals.Count == 0 ? [] : evals[^1].Gap.Select(g => Math.Round(g, 4)).ToArray(),
-            localization = evals.Select(e => e.Localization.Select(l => l is null ? (double?)null : Math.Round(l.Value, 2)).ToArray()).ToArray(),
-            linear_probe = evals.All(e => e.Probe is not null) && evals.Count > 0 ? evals.Select(e => e.Probe!.Select(p => Math.Round(p, 2)).ToArray()).ToArray() : null,
-            efficiency = new
+            Method = learner.Name,
+            Seed = config.Seed,
+            Model = config.Model,
+            Tasks = taskNames,
+            EvaluatedAfter = learner.NeedsJointStream ? ["all tasks (joint stream)"] : taskNames.Take(evals.Count).ToList(),
+            A2V = Direction(e => e.A2V),
+            V2A = Direction(e => e.V2A),
+            ModalityGap = evals.Select(e => Finite(e.Gap, 4)).ToList(),
+            ModalityGapSeen = evals.Select(e => RunResults.Finite(e.SeenGap(), 4)).ToList(),
+            ModalityGapFinal = evals.Count == 0 ? [] : Finite(evals[^1].Gap, 4),
+            Localization = evals.Select(e => e.Localization.Select(l => l is null ? null : RunResults.Finite(l.Value, 2)).ToArray()).ToList(),
+            LinearProbe = evals.All(e => e.Probe is not null) && evals.Count > 0 ? evals.Select(e => Finite(e.Probe!, 2)).ToList() : null,
+            Efficiency = new RunEfficiency
             {
-                samples_per_s = Math.Round(state.TrainClips / Math.Max(1e-9, state.TrainSeconds), 3),
-                step_ms = Math.Round(state.StepMilliseconds / Math.Max(1, state.Steps), 1),
-                peak_rss_mb = Math.Round(Stella.Core.Diagnostics.ProcessMemory.PeakRssMb(), 1),
-                // libtorch's CPU allocator keeps no peak statistics and TorchSharp exposes none for CUDA, so the exactly known part is
-                // reported: parameters, their gradients and Adam's two moments (4 x parameter bytes); activations are in peak_rss_mb.
-                peak_tensor_mb = (double?)null,
-                model_state_mb = Math.Round(4.0 * learner.Trainer.Backbone.parameters().Concat(learner.Trainer.Avm.parameters()).Sum(p => p.numel() * p.element_size()) / (1024 * 1024), 1),
-                trainer_busy_percent = Math.Round(100 * state.StepMilliseconds / 1000 / Math.Max(1e-9, state.TrainSeconds), 1),
-                steps = learner.Steps,
-                train_clips = state.TrainClips,
-                memory_items = learner.Memory?.Count,
-                memory_item_bytes = learner.ItemBytes,
+                SamplesPerSecond = RunResults.Finite(state.TrainClips / trainSeconds, 3),
+                StepMilliseconds = RunResults.Finite(state.StepMilliseconds / Math.Max(1, state.Steps), 1),
+                PeakRssMb = state.PeakRssMb is { } peak ? Math.Round(peak, 1) : null,
+                PeakTensorMb = null,
+                ModelStateMb = Math.Round(4.0 * learner.Trainer.Backbone.parameters().Concat(learner.Trainer.Avm.parameters()).Sum(p => p.numel() * p.element_size()) / (1024 * 1024), 1),
+                TrainerBusyPercent = RunResults.Finite(100 * state.StepMilliseconds / 1000 / trainSeconds, 1),
+                Steps = learner.Steps,
+                TrainClips = state.TrainClips,
+                MemoryItems = learner.Memory?.Count,
+                MemoryItemBytes = learner.ItemBytes,
             },
-            quarantined,
-            config_hash = config.Hash(),
+            Quarantined = quarantined,
+            ConfigHash = config.Hash(),
         };
-        var path = Path.Combine(outDir, "results.json");
-        File.WriteAllText(path, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-        var plots = Directory.CreateDirectory(Path.Combine(outDir, "plots")).FullName;
-        if (square)
-        {
-            Plots.AccuracyHeatmap(Path.Combine(plots, "acc_a2v_R10.png"), evals.Select(e => e.A2V.Select(r => r[2]).ToArray()).ToArray(), taskNames, $"{learner.Name}: audio->video R@10 (%)");
-            Plots.AccuracyHeatmap(Path.Combine(plots, "acc_v2a_R10.png"), evals.Select(e => e.V2A.Select(r => r[2]).ToArray()).ToArray(), taskNames, $"{learner.Name}: video->audio R@10 (%)");
-        }
-
-        Plots.GapOverTasks(Path.Combine(plots, "modality_gap.png"), new Dictionary<string, double[]> { [learner.Name] = SeenGap(evals) }, "modality gap over tasks");
-        File.WriteAllText(Path.Combine(outDir, "report.md"), Report(learner.Name, config, taskNames, evals, results.efficiency.samples_per_s, quarantined, square));
-        return path;
     }
 
     /// <summary>Mean modality gap over the tasks seen so far, after each task.</summary>
     public static double[] SeenGap(IReadOnlyList<Evaluation> evals) =>
-        evals.Select((e, t) => e.SeenGap(t)).ToArray();
+        evals.Select(e => e.SeenGap()).ToArray();
 
     private static string Report(string method, StreamTrainConfig config, List<string> tasks, List<Evaluation> evals, double samplesPerSecond, int quarantined, bool square)
     {

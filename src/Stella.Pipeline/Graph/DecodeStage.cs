@@ -1,0 +1,20 @@
+using Stella.Core.Manifests;
+using Stella.Media.Decode;
+
+namespace Stella.Pipeline.Graph;
+
+/// <summary>Stage 1: ffmpeg decodes the clip's audio (16 kHz mono PCM) and the frames of its window.</summary>
+public sealed class DecodeStage(ClipDecoder decoder, DataRoot root, string manifest)
+{
+    /// <summary>The stage's name in quarantine.csv.</summary>
+    public const string Name = "decode";
+
+    /// <summary>Decodes <paramref name="item"/>'s clip with the frame window <paramref name="window"/>.</summary>
+    public Task<ClipInFlight> RunAsync(ClipInFlight item, FrameWindow window, CancellationToken ct) =>
+        StageGuard.RunAsync(Name, item, async i =>
+        {
+            var clip = i.Request.Clip;
+            var path = root.Resolve(clip.RelativePath, manifest, clip.Row);
+            i.Decoded = await decoder.DecodeAsync(path, window, ct).ConfigureAwait(false);
+        });
+}

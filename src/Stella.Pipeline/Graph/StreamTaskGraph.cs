@@ -1,0 +1,288 @@
+using System.Threading.Tasks.Dataflow;
+using Stella.Continual.Learning;
+using Stella.Core.Manifests;
+using Stella.Pipeline.Sources;
+using Stella.Pipeline.Telemetry;
+
+namespace Stella.Pipeline.Graph;
+
+/// <summary>
+/// The stream-train graph of one task, built from the user's stages:
+/// <code>
+/// decode -> spectrogram -> patches -> batch -> [scoring -> selection ->] training sink -> memory
+///    \__________\_____________\______ quarantine (failed clips)
+/// </code>
+/// For a source of stored patches one <c>read</c> stage stands for decode, spectrogram and patches; learners that do not select
+/// patches have no scoring and selection blocks. The per-clip stages run <see cref="Workers"/> clips at a time in stream order;
+/// the learner's stages run one step at a time, and a step starts only when the previous one has left the memory stage, so scoring
+/// batch n sees the AVM and the memory as step n-1 left them (exactly the sequential algorithm). Stopping (the token) ends the
+/// per-clip stages at once and lets a running step finish; no step starts after it. A fault anywhere (the quarantine limit, a
+/// failed checkpoint) stops every block; <see cref="RunAsync"/> returns only when no block runs any more, then throws.
+/// </summary>
+internal sealed class StreamTaskGraph
+{
+    /// <summary>The learner trained.</summary>
+    public required Learner Learner { get; init; }
+
+    /// <summary>Where clips come from.</summary>
+    public required IClipSource Source { get; init; }
+
+    /// <summary>Features of earlier epochs and read-ahead.</summary>
+    internal required FeatureCache Cache { get; init; }
+
+    /// <summary>The stream position.</summary>
+    public required StreamCursor Cursor { get; init; }
+
+    /// <summary>The quarantine branch.</summary>
+    public required QuarantineStage Quarantine { get; init; }
+
+    /// <summary>The memory stage and the job's bookkeeping after it.</summary>
+    public required MemoryStage Memory { get; init; }
+
+    /// <summary>Live counters.</summary>
+    public required StreamProgress Progress { get; init; }
+
+    /// <summary>Clips per batch.</summary>
+    public required int BatchSize { get; init; }
+
+    /// <summary>Clips decoded at once.</summary>
+    public int Workers { get; init; } = 2;
+
+    /// <summary>Test hook: called by every stage before its work on a clip or a step; an exception thrown is that stage's failure.</summary>
+    public Action<string, ClipRecord>? Fault { get; init; }
+
+    /// <summary>
+    /// Streams <paramref name="stream"/> from <paramref name="offset"/> through the graph. <paramref name="distinctReady"/> runs once
+    /// every clip before stream index <paramref name="distinct"/> has left the per-clip stages (the next task's read-ahead starts then).
+    /// </summary>
+    public async Task RunAsync(int task, IReadOnlyList<ClipRequest> stream, int offset, int distinct, Action? distinctReady, CancellationToken stop)
+    {
+        using var halt = CancellationTokenSource.CreateLinkedTokenSource(stop); // stop, or a fault: no more clips
+        using var abort = new CancellationTokenSource(); // a fault: the learner's stages stop too
+        var workers = Math.Max(1, Workers);
+        var perClip = new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = workers, BoundedCapacity = workers * 4, EnsureOrdered = true, CancellationToken = halt.Token };
+        var single = new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = 1, BoundedCapacity = 1, CancellationToken = abort.Token };
+        var propagate = new DataflowLinkOptions { PropagateCompletion = true };
+        var blocks = new List<IDataflowBlock>();
+        var readyOnce = 0;
+
+        // Every clip leaves the per-clip stages once: failed (to the quarantine branch, which the cursor then waits for) or finished
+        // (to the batches). Either way its outcome is kept for later epochs, and the next task's read-ahead may start.
+        ClipInFlight Exit(ClipInFlight item)
+        {
+            if (item.Failed)
+            {
+                Cursor.Failing(item.Request.Index);
+            }
+
+            Cache.Put(item.Request.WindowTask, item.Request.WindowIndex, item.Outcome!);
+            if (item.Request.Index >= distinct - 1 && distinctReady is not null && Interlocked.Exchange(ref readyOnce, 1) == 0)
+            {
+                distinctReady();
+            }
+
+            return item;
+        }
+
+        ClipInFlight Checked(string stage, ClipInFlight item, Func<ClipInFlight, ClipInFlight> run)
+        {
+            if (item.Outcome is null && Fault is not null)
+            {
+                StageGuard.Run(stage, item, i => Fault(stage, i.Request.Clip));
+            }
+
+            return run(item);
+        }
+
+        // The quarantine branch drains even when the run stops: a failed clip the cursor waits for is always written.
+        var quarantine = new ActionBlock<ClipInFlight>(item => Quarantine.Record(item.Outcome!, item.Request.Index), new ExecutionDataflowBlockOptions { BoundedCapacity = 64 });
+        blocks.Add(quarantine);
+        var clipStages = new List<IDataflowBlock>();
+        ITargetBlock<ClipRequest> head;
+        ISourceBlock<ClipInFlight> patched;
+        if (Source.Featurizer is { } f)
+        {
+            var decode = new TransformBlock<ClipRequest, ClipInFlight>(
+                async r =>
+                {
+                    var item = new ClipInFlight(r);
+                    if (Cache.TryTake(r.WindowTask, r.WindowIndex, out var cached))
+                    {
+                        item.Outcome = await cached.ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        if (Fault is not null)
+                        {
+                            StageGuard.Run(DecodeStage.Name, item, i => Fault(DecodeStage.Name, i.Request.Clip));
+                        }
+
+                        item = await f.Decode.RunAsync(item, Source.TrainWindow(r.WindowTask, r.WindowIndex), halt.Token).ConfigureAwait(false);
+                    }
+
+                    Progress.Decoded();
+                    return item.Failed ? Exit(item) : item;
+                },
+                perClip);
+            var spectrogram = new TransformBlock<ClipInFlight, ClipInFlight>(
+                i => Checked(SpectrogramStage.Name, i, f.Spectrogram.Run) is { Failed: true } failed ? Exit(failed) : i, perClip);
+            var patches = new TransformBlock<ClipInFlight, ClipInFlight>(i => Exit(Checked(PatchStage.Name, i, f.Patches.Run)), perClip);
+            decode.LinkTo(spectrogram, propagate, i => !i.Failed);
+            decode.LinkTo(quarantine, i => i.Failed);
+            spectrogram.LinkTo(patches, propagate, i => !i.Failed);
+            spectrogram.LinkTo(quarantine, i => i.Failed);
+            (head, patched) = (decode, patches);
+            clipStages.AddRange([decode, spectrogram, patches]);
+        }
+        else
+        {
+            // Stored patches: decode, spectrogram and patches ran at preprocess time.
+            var read = new TransformBlock<ClipRequest, ClipInFlight>(
+                async r =>
+                {
+                    var item = new ClipInFlight(r);
+                    item.Outcome = Cache.TryTake(r.WindowTask, r.WindowIndex, out var cached) ? await cached.ConfigureAwait(false) : null;
+                    item = await StageGuard.RunAsync("read", item, async i =>
+                    {
+                        Fault?.Invoke("read", i.Request.Clip);
+                        var outcome = await Source.TrainAsync(r.Clip, r.WindowTask, r.WindowIndex, halt.Token).ConfigureAwait(false);
+                        i.Outcome = outcome.Ok ? outcome : outcome with { Stage = outcome.Stage ?? "read" };
+                    }).ConfigureAwait(false);
+                    Progress.Decoded();
+                    return Exit(item);
+                },
+                perClip);
+            (head, patched) = (read, read);
+            clipStages.Add(read);
+        }
+
+        blocks.AddRange(clipStages);
+        patched.LinkTo(quarantine, i => i.Failed);
+        _ = Task.WhenAll(clipStages.Select(b => b.Completion)).ContinueWith(_ => quarantine.Complete(), TaskScheduler.Default);
+
+        // Batches, then the learner's stages, one step at a time.
+        var batches = new BatchBlock<ClipInFlight>(BatchSize, new GroupingDataflowBlockOptions { BoundedCapacity = BatchSize * 2, CancellationToken = abort.Token });
+        patched.LinkTo(batches, propagate, i => !i.Failed);
+        var batchStage = new BatchStage(Learner.Trainer.Config, Learner.Trainer.Device);
+        using var stepDone = new SemaphoreSlim(1, 1);
+        var live = new System.Collections.Concurrent.ConcurrentDictionary<TrainingStep, byte>();
+        var entry = new TransformManyBlock<ClipInFlight[], TrainingStep>(
+            async clips =>
+            {
+                await stepDone.WaitAsync(abort.Token).ConfigureAwait(false);
+                var step = new TrainingStep(task, clips);
+                live[step] = 0;
+                if (halt.IsCancellationRequested || !await Cursor.WhenQuarantinedBeforeAsync(step.End).ConfigureAwait(false))
+                {
+                    stepDone.Release();
+                    return [];
+                }
+
+                step.Timer.Start();
+                try
+                {
+                    FaultOnClips(BatchStage.Name, step);
+                    batchStage.Run(step);
+                }
+                catch (Exception e)
+                {
+                    step.Fail(BatchStage.Name, e);
+                }
+
+                return [step];
+            },
+            single);
+        batches.LinkTo(entry, propagate);
+        blocks.AddRange([batches, entry]);
+        ISourceBlock<TrainingStep> last = entry;
+        var stages = Learner.SelectsPatches
+            ? new[] { new LearnerStage(LearnerStage.Scoring, Learner.Score, FaultOnClips), new LearnerStage(LearnerStage.Selection, Learner.Select, FaultOnClips), new LearnerStage(LearnerStage.Sink, Learner.Train, FaultOnClips) }
+            : [new LearnerStage(LearnerStage.Sink, Learner.Train, FaultOnClips)];
+        foreach (var stage in stages)
+        {
+            var block = new TransformBlock<TrainingStep, TrainingStep>(stage.Run, single);
+            last.LinkTo(block, propagate);
+            blocks.Add(block);
+            last = block;
+        }
+
+        var memory = new ActionBlock<TrainingStep>(
+            async step =>
+            {
+                try
+                {
+                    await Memory.RunAsync(step).ConfigureAwait(false);
+                }
+                finally
+                {
+                    step.Dispose();
+                    live.TryRemove(step, out _);
+                    stepDone.Release();
+                }
+            },
+            single);
+        last.LinkTo(memory, propagate);
+        blocks.Add(memory);
+
+        foreach (var block in blocks)
+        {
+            _ = block.Completion.ContinueWith(
+                _ =>
+                {
+                    Cursor.Abandon();
+                    halt.Cancel();
+                    abort.Cancel();
+                },
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+
+        Progress.StartTask(task, () => (clipStages.OfType<TransformBlock<ClipRequest, ClipInFlight>>().Sum(b => b.InputCount + b.OutputCount), batches.OutputCount, entry.InputCount));
+        try
+        {
+            for (var i = offset; i < stream.Count && !halt.IsCancellationRequested; i++)
+            {
+                if (!await head.SendAsync(stream[i], halt.Token).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (halt.IsCancellationRequested)
+        {
+            // Stopped while waiting for room in the decode queue: the blocks are wound down below like any other stop.
+        }
+
+        head.Complete();
+        try
+        {
+            await Task.WhenAll(blocks.Select(b => b.Completion)).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Inspected below: a fault wins over a stop.
+        }
+
+        // Steps that a fault left in a cancelled block's buffer: their tensors are freed here, not by the finalizer.
+        foreach (var step in live.Keys)
+        {
+            step.Dispose();
+        }
+
+        var fault = blocks.Select(b => b.Completion).Where(c => c.IsFaulted).SelectMany(c => c.Exception!.Flatten().InnerExceptions).ToList();
+        if (fault.Count > 0)
+        {
+            var first = fault.FirstOrDefault(e => e is QuarantineLimitException) ?? fault[0];
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+        }
+
+        stop.ThrowIfCancellationRequested();
+
+        void FaultOnClips(string stage, TrainingStep step)
+        {
+            foreach (var clip in step.Clips)
+            {
+                Fault?.Invoke(stage, clip.Request.Clip);
+            }
+        }
+    }
+}
