@@ -13,12 +13,13 @@ internal static class CompareCommand
         var seeds = new Option<string>("--seeds") { Description = "Comma-separated seeds.", DefaultValueFactory = _ => "0,1,2" };
         var config = new Option<string>("--config") { Description = "Job config (YAML) every run uses.", DefaultValueFactory = _ => "pipelines/synth.yaml" };
         var output = new Option<string>("--out") { Description = "Folder for runs/<method>-s<seed>/, compare.md, compare.csv and plots/.", Required = true };
+        var init = new Option<string?>("--init") { Description = "Start every run from these weights: a folder from 'stella weights import', a run folder or a checkpoint folder (weights only)." };
         var fromClips = new Option<bool>("--from-clips") { Description = "Decode the clips in every run instead of preprocessing each seed's clips once into patch shards (same results, slower)." };
         var command = new Command("compare",
             "Run each method with each seed (finished runs are kept, interrupted ones resume), then write Table 2.1/2.2/2.3-style tables " +
             "(mean ± std over seeds, best in bold, second underlined) as Markdown and CSV, with A/F and modality-gap plots.")
         {
-            methods, seeds, config, output, fromClips,
+            methods, seeds, config, output, fromClips, init,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -28,7 +29,7 @@ internal static class CompareCommand
                 .ToList();
             using var stop = new StopSignals(ct);
             await new CompareJob(parse.GetValue(config)!, methodList, seedList, parse.GetValue(output)!, line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}"))
-                { FromShards = !parse.GetValue(fromClips) }.RunAsync(stop.Token);
+                { FromShards = !parse.GetValue(fromClips), Init = parse.GetValue(init) is { } i ? Path.GetFullPath(i) : null }.RunAsync(stop.Token);
             return 0;
         });
         return command;

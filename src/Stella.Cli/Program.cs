@@ -15,6 +15,7 @@ root.Subcommands.Add(ShardCommands.Replay());
 root.Subcommands.Add(ShardCommands.Memory());
 root.Subcommands.Add(CoresetCommand.Create());
 root.Subcommands.Add(ExtractCommand.Create());
+root.Subcommands.Add(WeightsCommand.Create());
 // System.CommandLine's own SIGINT/SIGTERM handling returns from Main after a 2 s grace period, while a cancelled stream-train may
 // still be writing its checkpoint (libtorch then crashes at exit): the commands that can be stopped handle the signals themselves.
 return await CliErrors.RunAsync(() => root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }));

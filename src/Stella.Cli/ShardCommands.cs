@@ -39,17 +39,19 @@ internal static class ShardCommands
         var output = new Option<string?>("--out") { Description = "Run folder. Default: runs/<config name>-<method>-s<seed>-replay." };
         var seed = new Option<int?>("--seed") { Description = "Seed of the learner (the training windows are the ones stored in the shards)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
+        var init = new Option<string?>("--init") { Description = StreamTrainCommand.InitDescription };
         var command = new Command("replay",
             "Train and evaluate from patch shards in task order: the same training sink, memory, checkpoints and evaluation as stream-train, " +
             "without decoding any video.")
         {
-            shardDirs, evalShards, config, method, output, seed, resume,
+            shardDirs, evalShards, config, method, output, seed, resume, init,
         };
         command.SetAction(async (parse, ct) =>
         {
             var job = StreamTrainConfig.Load(parse.GetValue(config)!);
             job.Method = parse.GetValue(method) ?? job.Method;
             job.Seed = parse.GetValue(seed) ?? job.Seed;
+            job.Init = parse.GetValue(init) is { } i ? Path.GetFullPath(i) : job.Init;
             var dirs = parse.GetValue(shardDirs)!.Select(d => File.Exists(Path.Combine(d, "checkpoints", "LATEST")) ? MemoryReport.MemoryDirectory(d) : d).ToList();
             var source = await PatchShardSource.OpenAsync(dirs, ModelConfig.Preset(job.Model), Log, ct, parse.GetValue(evalShards));
             if (source.Files > 0 && source.WindowSeed != job.Seed)

@@ -72,6 +72,13 @@ public sealed class StreamTrainConfig
     /// </summary>
     public string? Subset { get; set; }
 
+    /// <summary>
+    /// Initial weights: a folder from <c>stella weights import</c>, another run's folder (its latest checkpoint) or a checkpoint
+    /// folder, relative to the config file's folder or absolute. Weights only: optimizers and memory start fresh. Default: unset
+    /// (random initialisation from the seed).
+    /// </summary>
+    public string? Init { get; set; }
+
     /// <summary>Loads a config file; a missing file, bad YAML or an unknown key is a <see cref="UserInputException"/> naming the file and line.</summary>
     public static StreamTrainConfig Load(string path)
     {
@@ -137,7 +144,9 @@ public sealed class StreamTrainConfig
         // Synth as JSON: every option that makes the dataset (the render parallelism is [JsonIgnore]: it does not).
         var synth = Synth is null ? "-" : System.Text.Json.JsonSerializer.Serialize(Synth);
         var key = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{Manifest}|{DataRoot}|{synth}|{Subset}|{Method}|{Model}|{Device}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate:R}|{ContrastiveWeight:R}|{MemoryMib}|{MemoryItems}|{ProbePerClass}");
+            $"{Manifest}|{DataRoot}|{synth}|{Subset}|{Method}|{Model}|{Device}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate:R}|{ContrastiveWeight:R}|{MemoryMib}|{MemoryItems}|{ProbePerClass}")
+            // The initial weights, appended only when set, so the hashes (and checkpoints) of configs without it stay what they were.
+            + (Init is null ? string.Empty : $"|init={Init}");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
     }
 }

@@ -86,6 +86,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             config.Method,
             new ModelTrainer(model, new StellaOptions { Seed = (ulong)config.Seed, LearningRate = config.LearningRate, ContrastiveWeight = config.ContrastiveWeight }, TorchRuntime.ResolveDevice(config.Device)),
             new LearnerOptions { MemoryBytes = config.MemoryMib * 1024L * 1024, MemoryItems = config.MemoryItems, Seed = (ulong)config.Seed });
+        if (config.Init is { } init) { Stella.Model.Weights.InitWeights.Apply(learner.Trainer, config.Resolve(init), log); }
         var position = resume ? await checkpoints.LoadAsync(learner, cancellationToken).ConfigureAwait(false) : null;
         position ??= new StreamPosition(0, 0, 0);
         if (checkpoints.LoadedRunState is { } saved)

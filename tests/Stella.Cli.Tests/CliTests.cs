@@ -1,31 +1,10 @@
-using System.Diagnostics;
+using static Stella.Cli.Tests.CliRunner;
 
 namespace Stella.Cli.Tests;
 
 public sealed class CliTests
 {
-    private static (int Code, string Out, string Err) Stella(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stella.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(start)!;
-        var output = p.StandardOutput.ReadToEndAsync();
-        var error = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(120_000), "stella did not finish in 2 minutes");
-        return (p.ExitCode, output.Result, error.Result);
-    }
-
-    private static string TempDir()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-cli-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    private static (int Code, string Out, string Err) Stella(params string[] args) => CliRunner.Stella(args);
 
     [Fact]
     public void Help_ListsEveryCommand_WithAnExplanation()

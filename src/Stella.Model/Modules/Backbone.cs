@@ -18,6 +18,8 @@ public sealed class Backbone : nn.Module
     private readonly Parameter video_pos;
     private readonly Parameter audio_modality;
     private readonly Parameter video_modality;
+    private readonly Parameter audio_inter_pos;
+    private readonly Parameter video_inter_pos;
     private readonly ModuleList<Block> audio_blocks;
     private readonly ModuleList<Block> video_blocks;
     private readonly ModuleList<JointBlock> joint_blocks;
@@ -48,6 +50,10 @@ public sealed class Backbone : nn.Module
         video_pos = nn.Parameter(frameGrid.repeat(config.Frames, 1).unsqueeze(0));
         audio_modality = nn.Parameter(torch.zeros(1, 1, d));
         video_modality = nn.Parameter(torch.zeros(1, 1, d));
+        // The authors' inter_pos_embed (added after the modality blocks). Zeros draw nothing from the generator, so every other
+        // weight is initialised exactly as without it; frozen until imported weights turn it on (InterPositionLearned).
+        audio_inter_pos = nn.Parameter(torch.zeros(1, config.AudioTokens, d), requires_grad: false);
+        video_inter_pos = nn.Parameter(torch.zeros(1, config.VideoTokens, d), requires_grad: false);
         audio_blocks = nn.ModuleList(Enumerable.Range(0, config.ModalityDepth).Select(_ => new Block(d, config.Heads, config.MlpRatio)).ToArray());
         video_blocks = nn.ModuleList(Enumerable.Range(0, config.ModalityDepth).Select(_ => new Block(d, config.Heads, config.MlpRatio)).ToArray());
         joint_blocks = nn.ModuleList(Enumerable.Range(0, config.JointDepth).Select(_ => new JointBlock(d, config.Heads, config.MlpRatio)).ToArray());
@@ -83,6 +89,21 @@ public sealed class Backbone : nn.Module
     /// <summary>The sizes.</summary>
     public ModelConfig Config { get; }
 
+    /// <summary>
+    /// Whether the position embeddings added after the modality blocks (the authors' <c>inter_pos_embed</c>) train. Off by default:
+    /// they stay zero and the model computes what it computed before they existed; importing weights turns them on, as the
+    /// authors train them.
+    /// </summary>
+    public bool InterPositionLearned
+    {
+        get => audio_inter_pos.requires_grad;
+        set
+        {
+            audio_inter_pos.requires_grad = value;
+            video_inter_pos.requires_grad = value;
+        }
+    }
+
     /// <summary>Original token indices 0..count-1 for a batch of <paramref name="batch"/>.</summary>
     public static Tensor AllIndices(long batch, int count, Device device) =>
         torch.arange(count, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(batch, count);
@@ -94,9 +115,9 @@ public sealed class Backbone : nn.Module
     public Encoding Encode(Tensor audioPatches, Tensor videoPatches, bool pooled = true)
     {
         var b = audioPatches.shape[0];
-        var a = Embed(audio_embed, audio_pos, audio_modality, audioPatches, AllIndices(b, (int)audioPatches.shape[1], audioPatches.device));
-        var v = Embed(video_embed, video_pos, video_modality, videoPatches, AllIndices(b, (int)videoPatches.shape[1], videoPatches.device));
-        var (ma, mv) = Modality(a, v);
+        var ia = AllIndices(b, (int)audioPatches.shape[1], audioPatches.device);
+        var iv = AllIndices(b, (int)videoPatches.shape[1], videoPatches.device);
+        var (ma, mv) = Modality(Embed(audio_embed, audio_pos, audio_modality, audioPatches, ia), ia, Embed(video_embed, video_pos, video_modality, videoPatches, iv), iv);
         var (ja, jv) = JointShared(ma, mv);
         return pooled
             ? new Encoding(ja, jv, Pool(ma, JointPath.Audio), Pool(mv, JointPath.Video), ma, mv)
@@ -111,8 +132,10 @@ public sealed class Backbone : nn.Module
     public List<(Tensor Audio, Tensor Video)> AttentionActivations(Tensor audioPatches, Tensor videoPatches)
     {
         var b = audioPatches.shape[0];
-        var a = Embed(audio_embed, audio_pos, audio_modality, audioPatches, AllIndices(b, (int)audioPatches.shape[1], audioPatches.device));
-        var v = Embed(video_embed, video_pos, video_modality, videoPatches, AllIndices(b, (int)videoPatches.shape[1], videoPatches.device));
+        var ia = AllIndices(b, (int)audioPatches.shape[1], audioPatches.device);
+        var iv = AllIndices(b, (int)videoPatches.shape[1], videoPatches.device);
+        var a = Embed(audio_embed, audio_pos, audio_modality, audioPatches, ia);
+        var v = Embed(video_embed, video_pos, video_modality, videoPatches, iv);
         var layers = new List<(Tensor, Tensor)>();
         for (var l = 0; l < audio_blocks.Count; l++)
         {
@@ -123,7 +146,7 @@ public sealed class Backbone : nn.Module
         }
 
         var la = (int)a.shape[1];
-        var x = torch.cat([a, v], 1);
+        var x = torch.cat([a + GatherTokens(audio_inter_pos.expand(b, -1, -1), ia), v + GatherTokens(video_inter_pos.expand(b, -1, -1), iv)], 1);
         foreach (var block in joint_blocks)
         {
             var (next, attention) = block.ForwardWithAttention(x, JointPath.Shared);
@@ -157,11 +180,26 @@ public sealed class Backbone : nn.Module
     public PretrainOutput Pretrain(
         Tensor audioPatches, Tensor audioIndices, Tensor videoPatches, Tensor videoIndices, Generator generator, double maskRatio = 0.8)
     {
-        var (restoreA, maskA) = RandomMask(audioPatches, Config.AudioTokens, maskRatio, generator, out var keepA);
-        var (restoreV, maskV) = RandomMask(videoPatches, Config.VideoTokens, maskRatio, generator, out var keepV);
-        var a = Embed(audio_embed, audio_pos, audio_modality, GatherTokens(audioPatches, keepA), audioIndices.gather(1, keepA));
-        var v = Embed(video_embed, video_pos, video_modality, GatherTokens(videoPatches, keepV), videoIndices.gather(1, keepV));
-        var (ma, mv) = Modality(a, v);
+        var audioShuffle = torch.rand([audioPatches.shape[0], audioPatches.shape[1]], generator: generator, device: audioPatches.device).argsort(1);
+        var videoShuffle = torch.rand([videoPatches.shape[0], videoPatches.shape[1]], generator: generator, device: videoPatches.device).argsort(1);
+        return Pretrain(audioPatches, audioIndices, videoPatches, videoIndices, audioShuffle, videoShuffle, maskRatio);
+    }
+
+    /// <summary>
+    /// The forward of <see cref="Pretrain(Tensor, Tensor, Tensor, Tensor, Generator, double)"/> under a given mask: each row of
+    /// <paramref name="audioShuffle"/>/<paramref name="videoShuffle"/> [B, K] is a permutation of the given patches whose first
+    /// visible entries stay visible (MAE's argsort of noise).
+    /// </summary>
+    public PretrainOutput Pretrain(
+        Tensor audioPatches, Tensor audioIndices, Tensor videoPatches, Tensor videoIndices, Tensor audioShuffle, Tensor videoShuffle, double maskRatio = 0.8)
+    {
+        var (restoreA, maskA) = Mask(audioShuffle, Config.AudioTokens, maskRatio, out var keepA);
+        var (restoreV, maskV) = Mask(videoShuffle, Config.VideoTokens, maskRatio, out var keepV);
+        var ia = audioIndices.gather(1, keepA);
+        var iv = videoIndices.gather(1, keepV);
+        var a = Embed(audio_embed, audio_pos, audio_modality, GatherTokens(audioPatches, keepA), ia);
+        var v = Embed(video_embed, video_pos, video_modality, GatherTokens(videoPatches, keepV), iv);
+        var (ma, mv) = Modality(a, ia, v, iv);
 
         var (ja, jv) = JointShared(ma, mv);
         var (predA, predV) = Decode(ja, jv, restoreA, restoreV, audioIndices, videoIndices);
@@ -173,15 +211,13 @@ public sealed class Backbone : nn.Module
         return new PretrainOutput(maeA, maeV, Losses.InfoNce(pa, pv, 0.05), pa, pv, rowsA + rowsV);
     }
 
-    private static (Tensor Restore, Tensor Mask) RandomMask(Tensor patches, int fullTokens, double maskRatio, Generator generator, out Tensor keep)
+    private static (Tensor Restore, Tensor Mask) Mask(Tensor shuffle, int fullTokens, double maskRatio, out Tensor keep)
     {
-        var (b, l) = (patches.shape[0], (int)patches.shape[1]);
+        var (b, l) = (shuffle.shape[0], (int)shuffle.shape[1]);
         var visible = Math.Clamp((int)(fullTokens * (1 - maskRatio)), 1, Math.Max(1, l - 1));
-        var noise = torch.rand([b, l], generator: generator, device: patches.device);
-        var shuffle = noise.argsort(1);
         var restore = shuffle.argsort(1);
         keep = shuffle[.., ..visible];
-        var mask = torch.ones(b, l, device: patches.device);
+        var mask = torch.ones(b, l, device: shuffle.device);
         mask[.., ..visible] = torch.zeros(1);
         return (restore, mask.gather(1, restore));
     }
@@ -219,7 +255,8 @@ public sealed class Backbone : nn.Module
         return (perToken.sum() / mask.sum(), perToken.sum(1) / mask.sum(1));
     }
 
-    private (Tensor Audio, Tensor Video) Modality(Tensor a, Tensor v)
+    // The modality blocks, then the position embeddings of the tokens' original indices that the authors add after them.
+    private (Tensor Audio, Tensor Video) Modality(Tensor a, Tensor audioIndices, Tensor v, Tensor videoIndices)
     {
         foreach (var block in audio_blocks)
         {
@@ -231,7 +268,7 @@ public sealed class Backbone : nn.Module
             v = block.forward(v);
         }
 
-        return (a, v);
+        return (a + GatherTokens(audio_inter_pos.expand(a.shape[0], -1, -1), audioIndices), v + GatherTokens(video_inter_pos.expand(v.shape[0], -1, -1), videoIndices));
     }
 
     private Tensor Pool(Tensor modality, JointPath path)

@@ -20,6 +20,9 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
     /// </summary>
     public bool FromShards { get; init; } = true;
 
+    /// <summary>Initial weights every run starts from (replaces the config's <c>init</c>); null keeps the config's.</summary>
+    public string? Init { get; init; }
+
     /// <summary>Runs what is missing and writes compare.md, compare.csv and the plots; returns compare.md's path.</summary>
     public async Task<string> RunAsync(CancellationToken ct)
     {
@@ -51,6 +54,7 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
                     var config = StreamTrainConfig.Load(configPath);
                     config.Method = method;
                     config.Seed = seed;
+                    config.Init = Init ?? config.Init;
                     var resume = File.Exists(Path.Combine(runDir, "checkpoints", "LATEST"));
                     log($"[{n}/{methods.Count * seeds.Count}] {(resume ? "resuming" : "running")} {method}, seed {seed} -> {runDir}");
                     var source = FromShards ? await ShardsFor(config, seed, ct).ConfigureAwait(false) : null;
