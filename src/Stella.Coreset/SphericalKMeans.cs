@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -181,6 +182,7 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
     {
         double total = 0;
         long full = 0;
+        var onCpu = centroids.device_type == DeviceType.CPU;
         pass.Each((start, rows) =>
         {
             var n = (int)rows.shape[0];
@@ -197,7 +199,7 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
             }
             else
             {
-                best = rows.mul(centroids.index_select(0, own)).sum(1);
+                best = onCpu ? OwnSimilarity(rows, centroids, own) : rows.mul(centroids.index_select(0, own)).sum(1);
                 bound.add_(groupDrift.unsqueeze(0), One);
                 var doubtful = bound.amax(1).add_(Margin, One).gt(best).nonzero().squeeze(1);
                 var m = (int)doubtful.shape[0];
@@ -212,11 +214,95 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
             }
 
             total += best.sum(type: ScalarType.Float64).item<double>();
-            sums?.index_add_(0, own, rows, One);
-            counts?.index_add_(0, own, ones_like(own), One);
+            if (sums is null || counts is null)
+            {
+                return;
+            }
+
+            if (onCpu)
+            {
+                Accumulate(rows, own, sums, counts);
+            }
+            else
+            {
+                sums.index_add_(0, own, rows, One);
+                counts.index_add_(0, own, ones_like(own), One);
+            }
         });
 
         return (total / pass.Rows, (double)full / pass.Rows);
+    }
+
+    /// <summary>The memory of a contiguous CPU tensor as a span (no copy).</summary>
+    private static Span<T> Raw<T>(Tensor t)
+        where T : unmanaged
+    {
+        if (t.device_type != DeviceType.CPU || !t.is_contiguous())
+        {
+            throw new ArgumentException("expected a contiguous CPU tensor");
+        }
+
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(t.bytes);
+    }
+
+    /// <summary>
+    /// Each row's inner product with its own centroid [n], on the CPU: torch's gather-multiply-sum makes two n x D temporaries
+    /// and three passes over them; this is one pass (TensorPrimitives.Dot), rows in parallel.
+    /// </summary>
+    private static Tensor OwnSimilarity(Tensor rows, Tensor centroids, Tensor own)
+    {
+        var n = (int)rows.shape[0];
+        var d = (int)rows.shape[1];
+        var result = empty(n);
+        Parallel.For(0, Environment.ProcessorCount, part =>
+        {
+            var x = Raw<float>(rows);
+            var c = Raw<float>(centroids);
+            var index = Raw<long>(own);
+            var output = Raw<float>(result);
+            var (from, to) = Slice(n, part);
+            for (var i = from; i < to; i++)
+            {
+                output[i] = TensorPrimitives.Dot(x.Slice(i * d, d), c.Slice((int)index[i] * d, d));
+            }
+        });
+        return result;
+    }
+
+    /// <summary>
+    /// Adds each row into its centroid's sum and counts it, on the CPU, in one pass over the rows' memory: each thread owns a share
+    /// of the centroids and adds their rows with TensorPrimitives.Add (no index or ones tensors as index_add_ needs).
+    /// </summary>
+    private static void Accumulate(Tensor rows, Tensor own, Tensor sums, Tensor counts)
+    {
+        var n = (int)rows.shape[0];
+        var d = (int)rows.shape[1];
+        var threads = Environment.ProcessorCount;
+        Parallel.For(0, threads, part =>
+        {
+            var x = Raw<float>(rows);
+            var index = Raw<long>(own);
+            var total = Raw<float>(sums);
+            var count = Raw<long>(counts);
+            for (var i = 0; i < n; i++)
+            {
+                var c = (int)index[i];
+                if (c % threads != part)
+                {
+                    continue;
+                }
+
+                var target = total.Slice(c * d, d);
+                TensorPrimitives.Add(target, x.Slice(i * d, d), target);
+                count[c]++;
+            }
+        });
+    }
+
+    private static (int From, int To) Slice(int n, int part)
+    {
+        var parts = Environment.ProcessorCount;
+        return ((int)((long)n * part / parts), (int)((long)n * (part + 1) / parts));
     }
 
     /// <summary>
