@@ -114,10 +114,16 @@ public sealed class CoincideTests
     {
         // Many more centroids than planted clusters: centroids keep drifting inside each planted cluster, the case a single global
         // drift bound cannot prune.
-        var (path, _) = Planted(8000, 32, 25, 8);
+        var (path, truth) = Planted(8000, 32, 25, 8);
         using var x = FeatureMatrix.Open(path);
         var lines = new List<string>();
         var pruned = new SphericalKMeans(k, iterations: 15, seed: 2, progress: lines.Add, groups: groups).Fit(x);
+        // Every found cluster lies inside one planted cluster (the rows pass in two blocks, the second a view at row 4,096).
+        foreach (var group in Enumerable.Range(0, 8000).GroupBy(i => pruned.Assignments[i]))
+        {
+            Assert.Single(group.Select(i => truth[i]).Distinct());
+        }
+
         var full = new SphericalKMeans(k, iterations: 15, seed: 2, prune: false).Fit(x);
         Assert.Equal(full.Assignments, pruned.Assignments);
         Assert.All(full.Objective.Zip(pruned.Objective), p => Assert.Equal(p.First, p.Second, 1e-6));

@@ -9,7 +9,7 @@ if (what == "step-one")
 }
 
 var data = args.Length > 1 ? args[1] : "data/synth";
-var jobs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : Environment.ProcessorCount;
+var jobs = args.Length > 2 && int.TryParse(args[2], CultureInfo.InvariantCulture, out var j) ? j : Environment.ProcessorCount;
 if (what is "data" or "all")
 {
     await DataPathBench.RunAsync(data, jobs);
