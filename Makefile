@@ -63,8 +63,10 @@ inspect: build ## Inspect one clip: make inspect CLIP=path.mp4 [RUN=dir].
 bench: synth ## Benchmarks (print figures, assert nothing): data path vs bare ffmpeg; step full vs STELLA; checkpoints; shards; coreset (a) 100k x 1024 and (b) LLaVA scale 665k x 20480 (27 GB in /tmp, ~45 min); stream-train end to end vs training-only (~1 h in all).
 	@$(DOTNET) tools/Stella.Bench/bin/$(CONFIG)/net10.0/Stella.Bench.dll all $(DATA)
 
-bench-coreset: build ## Only the coreset benchmarks: (a) N=100k D=1024 K=1000 exact; (b) N=665,298 D=20,480 float16 K=10,000 with --project 256.
+bench-coreset: build ## Only the coreset benchmarks: (a) N=100k D=1024 K=1000 exact; k-means vs faiss at D 64/256/1024 x K 100/500/1000/10000 (python3-faiss); (b) N=665,298 D=20,480 float16 K=10,000 with --project 256.
+	@/usr/bin/python3 -c 'import faiss' 2>/dev/null || { echo "installing Debian's python3-faiss (the k-means grid compares with it)"; SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-faiss >/dev/null || echo "warning: python3-faiss not installed: the grid prints ours only" >&2; }
 	@$(DOTNET) tools/Stella.Bench/bin/$(CONFIG)/net10.0/Stella.Bench.dll coreset
+	@$(DOTNET) tools/Stella.Bench/bin/$(CONFIG)/net10.0/Stella.Bench.dll kmeans-grid
 	@$(DOTNET) tools/Stella.Bench/bin/$(CONFIG)/net10.0/Stella.Bench.dll coreset-llava $(or $(BENCH_DIR),/tmp)
 
 clean: ## Remove build outputs (keeps data/ and runs/).

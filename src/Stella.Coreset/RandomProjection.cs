@@ -36,7 +36,8 @@ public static class RandomProjection
 
         var dev = device ?? CPU;
         using var generator = new Generator((ulong)seed);
-        using var matrix = randn(x.Dims, dims, generator: generator).to(dev);
+        using var drawn = randn(x.Dims, dims, generator: generator);
+        using var matrix = drawn.to(dev);
         var output = new float[(long)x.Rows * dims];
         RowBlocks.Each(x, RowBlocks.Auto(x.Dims), dev, (start, rows) =>
         {
@@ -54,16 +55,15 @@ public static class RandomProjection
     public static (float[] Centroids, double Objective) FullSpaceCentroids(IRowSource x, int[] assignments, int k, Device? device = null)
     {
         var dev = device ?? CPU;
-        using var sums = zeros(k, x.Dims, device: dev);
+        using var scope = NewDisposeScope();
+        var sums = zeros(k, x.Dims, device: dev);
         RowBlocks.Each(x, RowBlocks.Auto(x.Dims), dev, (start, rows) =>
         {
-            sums.index_add_(0, RowBlocks.Indices(assignments.AsSpan(start, (int)rows.shape[0]), dev), rows, 1);
+            sums.index_add_(0, RowBlocks.Indices(assignments.AsSpan(start, (int)rows.shape[0]), dev), rows, Stella.Model.Runtime.Scalars.One);
         });
 
-        using var norms = sums.norm(1);
-        var objective = norms.sum().to_type(ScalarType.Float64).item<double>() / x.Rows;
-        using var centroids = nn.functional.normalize(sums, p: 2, dim: 1).cpu();
-        return (centroids.data<float>().ToArray(), objective);
+        var objective = sums.norm(1).sum(type: ScalarType.Float64).item<double>() / x.Rows;
+        return (nn.functional.normalize(sums, p: 2, dim: 1).cpu().data<float>().ToArray(), objective);
     }
 
     /// <summary>

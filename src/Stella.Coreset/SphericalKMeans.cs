@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,11 +16,34 @@ public sealed record KMeansResult(float[] Centroids, int[] Assignments, IReadOnl
 /// Spherical k-means as the reference runs faiss (spherical=True): initial centroids = the first K rows of a seeded random
 /// permutation; each iteration assigns every row to the centroid of highest inner product (a GEMM per block of rows, on the
 /// configured device), then sets each centroid to the normalized mean of its rows; an empty cluster takes over the largest one
-/// (its centroid copied with a 1/1024 perturbation in opposite directions, as faiss splits). Rows stream from the file a block at a
-/// time, so memory holds K x D plus one block.
+/// (its centroid copied with a 1/1024 perturbation in opposite directions, as faiss splits). Rows up to
+/// <see cref="InMemoryBytes"/> are read once and held; larger files stream from disk a block at a time, so memory holds K x D,
+/// one block and the bounds.
 /// </summary>
-public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed = 1234, int blockRows = 0, Device? device = null, bool plusPlus = false, Action<string>? progress = null, bool prune = true)
+/// <remarks>
+/// Exact pruning with per-group bounds (Yinyang k-means, Ding et al. 2015, on similarities): the centroids are split into G groups
+/// of consecutive indices (the initial centroids are random rows, so a group is a random sample of them); each row keeps, per
+/// group, an upper bound on its similarity to that group's centroids other than its own. After an update a unit row's similarity
+/// to a centroid moves by at most that centroid's drift (the L2 norm of its move), so each group bound grows by the group's
+/// largest drift. A row whose exact similarity to its own (moved) centroid is at least every group bound keeps its centroid
+/// without the GEMM against all K; only the others are compared with every centroid (and get fresh bounds). With one global
+/// bound a single far-moving centroid of 10,000 sends every row to the full comparison; per group it only loosens its own group.
+/// The assignment is the one the full comparison gives (float rounding aside: a 1e-5 margin sends near ties to the full
+/// comparison). Nothing of this is in a library TorchSharp reaches (faiss has no pruning), hence by hand.
+/// </remarks>
+public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed = 1234, int blockRows = 0, Device? device = null, bool plusPlus = false, Action<string>? progress = null, bool prune = true, int groups = 0)
 {
+    /// <summary>Feature matrices up to this size are read into memory once instead of once per pass.</summary>
+    public const long InMemoryBytes = 2L << 30;
+
+    /// <summary>The per-group bounds take at most this many bytes (N x G float32), which caps G for large N.</summary>
+    public const long BoundBytes = 256L << 20;
+
+    private static readonly Scalar Margin = 1e-5f.ToScalar();
+    private static readonly Scalar One = Stella.Model.Runtime.Scalars.One;
+    private static readonly Scalar Zero = Stella.Model.Runtime.Scalars.Zero;
+    private static readonly Scalar NegativeInfinity = Stella.Model.Runtime.Scalars.NegativeInfinity;
+
     /// <summary>Clusters <paramref name="x"/>.</summary>
     public KMeansResult Fit(IRowSource x)
     {
@@ -37,26 +61,71 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
         var init = new float[clusters * d];
         x.ReadRows(plusPlus ? PlusPlus(x, rng) : permutation.Take(clusters).ToList(), init);
         using var centroids = tensor(init, [clusters, d], device: dev);
-        var assignments = new int[x.Rows];
+        using var held = (long)x.Rows * d * sizeof(float) <= InMemoryBytes ? ReadAll(x, dev) : null;
+        var pass = new Pass(x, held, blockRows > 0 ? blockRows : RowBlocks.Auto(Math.Max(d, clusters)), Layout(x.Rows), dev);
+        using var assigned = zeros(x.Rows, dtype: ScalarType.Int64, device: dev);
+        using var bounds = prune ? empty(x.Rows, pass.Groups, device: dev) : null;
         var objective = new List<double>();
-        // Pruning state: per row an upper bound on its similarity to every centroid but its own (null until a full pass).
-        float[]? others = null;
-        double drift = 0;
-        for (var it = 0; it < iterations; it++)
+        Tensor? groupDrift = null;
+        try
         {
-            using var sums = zeros(clusters, d, device: dev);
-            using var counts = zeros(clusters, dtype: ScalarType.Int64, device: dev);
-            var (value, recomputed) = Assign(x, centroids, assignments, sums, counts, ref others, drift);
-            objective.Add(value);
-            using var before = centroids.clone();
-            Update(centroids, sums, counts);
-            drift = prune ? (centroids - before).norm(1).max().to_type(ScalarType.Float64).item<double>() : double.PositiveInfinity;
-            progress?.Invoke($"k-means iteration {it + 1}/{iterations}: objective {objective[^1]:0.00000}, {recomputed:P0} of rows compared with every centroid, {watch.Elapsed.TotalSeconds:0} s");
+            for (var it = 0; it < iterations; it++)
+            {
+                // Every temporary of the iteration lives in this scope: a tensor left to the finalizer can be freed while a native
+                // call still reads it (the SIGSEGV of issue 16: THSTensor_copy_ from a temporary the finalizer had freed).
+                using var scope = NewDisposeScope();
+                var sums = zeros(clusters, d, device: dev);
+                var counts = zeros(clusters, dtype: ScalarType.Int64, device: dev);
+                var (value, recomputed) = Assign(pass, centroids, assigned, bounds, groupDrift, sums, counts);
+                objective.Add(value);
+                var drift = Update(centroids, sums, counts, d);
+                groupDrift?.Dispose();
+                groupDrift = prune ? pass.GroupMax(drift.unsqueeze(0)).squeeze(0).MoveToOuterDisposeScope() : null;
+                progress?.Invoke($"k-means iteration {it + 1}/{iterations}: objective {objective[^1]:0.00000}, {recomputed:P0} of rows compared with every centroid, {watch.Elapsed.TotalSeconds:0} s");
+            }
+
+            // Final assignment against the final centroids, so assignments and centroids agree.
+            objective.Add(Assign(pass, centroids, assigned, bounds, groupDrift, null, null).Objective);
+        }
+        finally
+        {
+            groupDrift?.Dispose();
         }
 
-        // Final assignment against the final centroids, so assignments and centroids agree.
-        objective.Add(Assign(x, centroids, assignments, null, null, ref others, drift).Objective);
-        return new KMeansResult(centroids.cpu().data<float>().ToArray(), assignments, objective, watch.Elapsed.TotalSeconds);
+        using var finalCentroids = centroids.cpu();
+        using var finalAssigned = assigned.cpu();
+        var assignments = finalAssigned.data<long>().Select(v => (int)v).ToArray();
+        return new KMeansResult(finalCentroids.data<float>().ToArray(), assignments, objective, watch.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Groups of consecutive centroids: about 10 centroids a group (Yinyang's K / 10), fewer groups when N x G would pass <see cref="BoundBytes"/>.</summary>
+    private (int Groups, int Size) Layout(int rows)
+    {
+        var g = groups > 0 ? groups : (int)Math.Clamp(Math.Min(clusters / 10, BoundBytes / sizeof(float) / rows), 1, clusters);
+        var size = (clusters + g - 1) / g;
+        return ((clusters + size - 1) / size, size);
+    }
+
+    private static Tensor ReadAll(IRowSource x, Device dev)
+    {
+        var all = empty(x.Rows, x.Dims);
+        var memory = RowBlocks.Memory(all);
+        var step = Math.Max(1, (1 << 24) / x.Dims);
+        for (var start = 0; start < x.Rows; start += step)
+        {
+            var n = Math.Min(step, x.Rows - start);
+            x.ReadRows(start, n, memory.Slice(start * x.Dims, n * x.Dims));
+        }
+
+        if (dev.type == DeviceType.CPU)
+        {
+            return all;
+        }
+
+        using (all)
+        {
+            return all.to(dev);
+        }
     }
 
     /// <summary>
@@ -105,135 +174,222 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
     }
 
     /// <summary>
-    /// One pass over the rows: each row's best centroid into <paramref name="assignments"/>, and (when given) the rows summed and
+    /// One pass over the rows: each row's best centroid into <paramref name="assigned"/>, and (when given) the rows summed and
     /// counted per centroid for the update; returns the mean cosine to the assigned centroid and the share of rows compared with
-    /// every centroid.
-    /// Exact pruning (in the manner of Hamerly's bounds, one global drift): a unit row's similarity to a centroid moves by at most
-    /// the centroid's drift, so a row whose similarity to its own (moved) centroid is at least its last second-best similarity
-    /// plus the largest drift keeps its centroid without the GEMM against all K. Once clusters settle most rows take this path;
-    /// the assignment is the one the full comparison would give (ties and float rounding aside: a 1e-6 margin sends doubtful rows
-    /// to the full comparison).
+    /// every centroid. Without <paramref name="groupDrift"/> (the first pass, or no pruning) every row is compared with every centroid.
     /// </summary>
-    private (double Objective, double Recomputed) Assign(IRowSource x, Tensor centroids, int[] assignments, Tensor? sums, Tensor? counts, ref float[]? others, double drift)
+    private static (double Objective, double Recomputed) Assign(Pass pass, Tensor centroids, Tensor assigned, Tensor? bounds, Tensor? groupDrift, Tensor? sums, Tensor? counts)
     {
         double total = 0;
         long full = 0;
-        var k = (int)centroids.shape[0];
-        var bounds = others;
-        var first = bounds is null || double.IsInfinity(drift);
-        bounds ??= new float[x.Rows];
-        RowBlocks.Each(x, blockRows > 0 ? blockRows : RowBlocks.Auto(Math.Max(x.Dims, k)), centroids.device, (start, rows) =>
+        var onCpu = centroids.device_type == DeviceType.CPU;
+        pass.Each((start, rows) =>
         {
             var n = (int)rows.shape[0];
-            Tensor best, index, second;
-            if (first)
+            var own = assigned.narrow(0, start, n);
+            var bound = bounds?.narrow(0, start, n);
+            Tensor best;
+            if (groupDrift is null || bound is null)
             {
-                (best, index, second) = Full(rows, centroids, k, prune);
+                var (b, index, groupBest) = pass.Full(rows, centroids, bound is not null);
+                own.copy_(index);
+                bound?.copy_(groupBest!);
+                best = b;
                 full += n;
             }
             else
             {
-                var (own, ownSim) = RowBlocks.OwnSimilarity(rows, centroids, assignments.AsSpan(start, n));
-                var bound = tensor(bounds.AsSpan(start, n).ToArray(), device: centroids.device) + (float)drift;
-                var doubtful = (ownSim - 1e-6f).lt(bound).nonzero().squeeze(1);
-                best = ownSim;
-                index = own;
-                second = bound;
+                best = onCpu ? OwnSimilarity(rows, centroids, own) : rows.mul(centroids.index_select(0, own)).sum(1);
+                bound.add_(groupDrift.unsqueeze(0), One);
+                var doubtful = bound.amax(1).add_(Margin, One).gt(best).nonzero().squeeze(1);
                 var m = (int)doubtful.shape[0];
                 if (m > 0)
                 {
-                    var (b, i, s) = Full(rows.index_select(0, doubtful), centroids, k, true);
-                    best = best.index_copy(0, doubtful, b);
-                    index = index.index_copy(0, doubtful, i);
-                    second = second.index_copy(0, doubtful, s);
+                    var (b, index, groupBest) = pass.Full(rows.index_select(0, doubtful), centroids, true);
+                    best.index_copy_(0, doubtful, b);
+                    own.index_copy_(0, doubtful, index);
+                    bound.index_copy_(0, doubtful, groupBest!);
                     full += m;
                 }
             }
 
-            total += best.sum().to_type(ScalarType.Float64).item<double>();
-            sums?.index_add_(0, index, rows, 1);
-            counts?.index_add_(0, index, ones_like(index), 1);
-            index.cpu().data<long>().ToArray().Select(v => (int)v).ToArray().CopyTo(assignments, start);
-            second.cpu().data<float>().ToArray().CopyTo(bounds, start);
+            total += best.sum(type: ScalarType.Float64).item<double>();
+            if (sums is null || counts is null)
+            {
+                return;
+            }
+
+            if (onCpu)
+            {
+                Accumulate(rows, own, sums, counts);
+            }
+            else
+            {
+                sums.index_add_(0, own, rows, One);
+                counts.index_add_(0, own, ones_like(own), One);
+            }
         });
 
-        others = bounds;
-        return (total / x.Rows, (double)full / x.Rows);
+        return (total / pass.Rows, (double)full / pass.Rows);
     }
 
-    /// <summary>Best similarity, its centroid and the second-best similarity of each row (GEMM against all K).</summary>
-    private static (Tensor Best, Tensor Index, Tensor Second) Full(Tensor rows, Tensor centroids, int k, bool second)
+    /// <summary>The memory of a contiguous CPU tensor as a span (no copy).</summary>
+    private static Span<T> Raw<T>(Tensor t)
+        where T : unmanaged
     {
-        var scores = rows.matmul(centroids.t());
-        if (k == 1)
+        if (t.device_type != DeviceType.CPU || !t.is_contiguous())
         {
-            return (scores.squeeze(1), zeros(rows.shape[0], dtype: ScalarType.Int64, device: rows.device), full(rows.shape[0], float.NegativeInfinity, device: rows.device));
+            throw new ArgumentException("expected a contiguous CPU tensor");
         }
 
-        var (best, index) = scores.max(1);
-        if (!second)
-        {
-            return (best, index, full(rows.shape[0], float.PositiveInfinity, device: rows.device));
-        }
-
-        // The second best: the best again with the first masked (two max passes; the whole k-means took 18.9 s with topk(2), 18.2 s so).
-        scores.scatter_(1, index.unsqueeze(1), full(rows.shape[0], 1, float.NegativeInfinity, device: rows.device));
-        return (best, index, scores.max(1).values);
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(t.bytes);
     }
 
-    private static void Update(Tensor centroids, Tensor sums, Tensor counts)
+    /// <summary>
+    /// Each row's inner product with its own centroid [n], on the CPU: torch's gather-multiply-sum makes two n x D temporaries
+    /// and three passes over them; this is one pass (TensorPrimitives.Dot), rows in parallel.
+    /// </summary>
+    private static Tensor OwnSimilarity(Tensor rows, Tensor centroids, Tensor own)
     {
+        var n = (int)rows.shape[0];
+        var d = (int)rows.shape[1];
+        var result = empty(n);
+        Parallel.For(0, Environment.ProcessorCount, part =>
+        {
+            var x = Raw<float>(rows);
+            var c = Raw<float>(centroids);
+            var index = Raw<long>(own);
+            var output = Raw<float>(result);
+            var (from, to) = Slice(n, part);
+            for (var i = from; i < to; i++)
+            {
+                output[i] = TensorPrimitives.Dot(x.Slice(i * d, d), c.Slice((int)index[i] * d, d));
+            }
+        });
+        return result;
+    }
+
+    /// <summary>
+    /// Adds each row into its centroid's sum and counts it, on the CPU, in one pass over the rows' memory: each thread owns a share
+    /// of the centroids and adds their rows with TensorPrimitives.Add (no index or ones tensors as index_add_ needs).
+    /// </summary>
+    private static void Accumulate(Tensor rows, Tensor own, Tensor sums, Tensor counts)
+    {
+        var n = (int)rows.shape[0];
+        var d = (int)rows.shape[1];
+        var threads = Environment.ProcessorCount;
+        Parallel.For(0, threads, part =>
+        {
+            var x = Raw<float>(rows);
+            var index = Raw<long>(own);
+            var total = Raw<float>(sums);
+            var count = Raw<long>(counts);
+            for (var i = 0; i < n; i++)
+            {
+                var c = (int)index[i];
+                if (c % threads != part)
+                {
+                    continue;
+                }
+
+                var target = total.Slice(c * d, d);
+                TensorPrimitives.Add(target, x.Slice(i * d, d), target);
+                count[c]++;
+            }
+        });
+    }
+
+    private static (int From, int To) Slice(int n, int part)
+    {
+        var parts = Environment.ProcessorCount;
+        return ((int)((long)n * part / parts), (int)((long)n * (part + 1) / parts));
+    }
+
+    /// <summary>
+    /// Sets each centroid to the normalized sum of its rows (empty clusters split the largest, as faiss does); returns each
+    /// centroid's drift, the L2 norm of its move [K].
+    /// </summary>
+    private static Tensor Update(Tensor centroids, Tensor sums, Tensor counts, int d)
+    {
+        using var scope = NewDisposeScope();
         var count = counts.cpu().data<long>().ToArray();
-        var sum = sums.cpu().data<float>().ToArray();
-        var k = count.Length;
-        var d = sum.Length / k;
-        var next = new float[sum.Length];
-        var current = centroids.cpu().data<float>().ToArray();
-        for (var c = 0; c < k; c++)
-        {
-            Array.Copy(count[c] > 0 ? sum : current, c * d, next, c * d, d);
-        }
+        var next = where(counts.gt(Zero).unsqueeze(1), sums, centroids);
 
         // Empty clusters: split the currently largest cluster in two (faiss' rule), largest first.
-        for (var c = 0; c < k; c++)
+        if (count.Contains(0))
         {
-            if (count[c] > 0)
+            var signs = tensor(Enumerable.Range(0, d).Select(j => j % 2 == 0 ? 1f / 1024 : -1f / 1024).ToArray(), device: centroids.device);
+            var up = ones_like(signs).add_(signs, One);
+            var down = ones_like(signs).sub_(signs);
+            for (var c = 0; c < count.Length; c++)
             {
-                continue;
-            }
-
-            var donor = Array.IndexOf(count, count.Max());
-            for (var j = 0; j < d; j++)
-            {
-                var v = next[(donor * d) + j];
-                var sign = (j % 2 == 0) ? 1f : -1f;
-                next[(c * d) + j] = v * (1 + (sign / 1024f));
-                next[(donor * d) + j] = v * (1 - (sign / 1024f));
-            }
-
-            count[c] = count[donor] / 2;
-            count[donor] -= count[c];
-        }
-
-        for (var c = 0; c < k; c++)
-        {
-            var row = next.AsSpan(c * d, d);
-            double norm = 0;
-            foreach (var v in row)
-            {
-                norm += v * (double)v;
-            }
-
-            if (norm > 0)
-            {
-                var scale = (float)(1 / Math.Sqrt(norm));
-                for (var j = 0; j < d; j++)
+                if (count[c] > 0)
                 {
-                    row[j] *= scale;
+                    continue;
                 }
+
+                var donor = Array.IndexOf(count, count.Max());
+                var v = next[donor].clone();
+                next[c].copy_(v.mul(up));
+                next[donor].copy_(v.mul(down));
+                count[c] = count[donor] / 2;
+                count[donor] -= count[c];
             }
         }
 
-        centroids.copy_(tensor(next, [k, d], device: centroids.device));
+        var normalized = nn.functional.normalize(next, p: 2, dim: 1);
+        var drift = normalized.sub(centroids).norm(1);
+        centroids.copy_(normalized);
+        return drift.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>How a pass walks the rows (held in memory, or streamed) and how the centroids are grouped for the bounds.</summary>
+    private sealed class Pass(IRowSource x, Tensor? held, int blockRows, (int Groups, int Size) layout, Device device)
+    {
+        public int Rows => x.Rows;
+
+        public int Groups => layout.Groups;
+
+        /// <summary>Calls <paramref name="body"/> with each block's first row and its rows [n, D]; temporaries die with the block.</summary>
+        public void Each(Action<int, Tensor> body)
+        {
+            if (held is null)
+            {
+                RowBlocks.Each(x, blockRows, device, body);
+                return;
+            }
+
+            for (var start = 0; start < x.Rows; start += blockRows)
+            {
+                using var scope = NewDisposeScope();
+                body(start, held.narrow(0, start, Math.Min(blockRows, x.Rows - start)));
+            }
+        }
+
+        /// <summary>Per row of <paramref name="values"/> [n, K], the maximum over each group of centroids [n, G].</summary>
+        public Tensor GroupMax(Tensor values)
+        {
+            var (g, size) = layout;
+            var n = values.shape[0];
+            var k = values.shape[1];
+            var whole = (g - 1) * (long)size;
+            var head = values.narrow(1, 0, whole).reshape(n, g - 1, size).amax([2]);
+            var tail = values.narrow(1, whole, k - whole).amax([1], keepdim: true);
+            return g == 1 ? tail : cat([head, tail], 1);
+        }
+
+        /// <summary>Best similarity, its centroid and (when <paramref name="withBounds"/>) the per-group best of the other centroids.</summary>
+        public (Tensor Best, Tensor Index, Tensor? GroupBest) Full(Tensor rows, Tensor centroids, bool withBounds)
+        {
+            var scores = rows.matmul(centroids.t());
+            var (best, index) = scores.max(1);
+            if (!withBounds)
+            {
+                return (best, index, null);
+            }
+
+            scores.scatter_(1, index.unsqueeze(1), full(rows.shape[0], 1, NegativeInfinity, device: rows.device));
+            return (best, index, GroupMax(scores));
+        }
     }
 }

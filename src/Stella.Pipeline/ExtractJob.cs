@@ -66,7 +66,7 @@ public sealed class ExtractJob(string run, string manifestPath, string outPath, 
         var outcomes = new ClipOutcome[clips.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, clips.Count), new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct },
             async (i, token) => outcomes[i] = await featurizer.RunAsync(clips[i], FrameWindow.Eval, token).ConfigureAwait(false)).ConfigureAwait(false);
-        var scale = (float)(1 / Math.Sqrt(2.0 * chosen.Count));
+        using var scale = ((float)(1 / Math.Sqrt(2.0 * chosen.Count))).ToScalar();
         using (no_grad())
         {
             foreach (var chunk in Enumerable.Range(0, clips.Count).Where(i => outcomes[i].Ok).Chunk(16))

@@ -56,6 +56,9 @@ public sealed class CoincideTests
         f.Write(bytes);
     }
 
+    /// <summary>The share of rows compared with every centroid in a k-means progress line, in percent.</summary>
+    private static double Share(string line) => double.Parse(System.Text.RegularExpressions.Regex.Match(line, @"(\d+) % of rows").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
     [Fact]
     public void KMeans_PlantedClusters_AreRecovered_FromFloat16()
     {
@@ -99,9 +102,34 @@ public sealed class CoincideTests
         Assert.All(full.Objective.Zip(pruned.Objective), p => Assert.Equal(p.First, p.Second, 1e-6));
         Assert.All(full.Centroids.Zip(pruned.Centroids), p => Assert.Equal(p.First, p.Second, 1e-5));
         // The first iteration compares every row with every centroid; once the clusters settle, far fewer rows need it.
-        double Share(string line) => double.Parse(System.Text.RegularExpressions.Regex.Match(line, @"(\d+) % of rows").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(100, Share(lines[0]));
         Assert.True(Share(lines[^1]) < 50, lines[^1]);
+    }
+
+    [Theory]
+    [InlineData(203, 20)] // groups of 11 centroids, the last one of 5
+    [InlineData(203, 1)] // one group: the global bound
+    [InlineData(203, 203)] // a group per centroid
+    public void KMeans_GroupBounds_GiveTheFullComparisonsAssignments_OnPlantedData(int k, int groups)
+    {
+        // Many more centroids than planted clusters: centroids keep drifting inside each planted cluster, the case a single global
+        // drift bound cannot prune.
+        var (path, truth) = Planted(8000, 32, 25, 8);
+        using var x = FeatureMatrix.Open(path);
+        var lines = new List<string>();
+        var pruned = new SphericalKMeans(k, iterations: 15, seed: 2, progress: lines.Add, groups: groups).Fit(x);
+        // Every found cluster lies inside one planted cluster (the rows pass in two blocks, the second a view at row 4,096).
+        foreach (var group in Enumerable.Range(0, 8000).GroupBy(i => pruned.Assignments[i]))
+        {
+            Assert.Single(group.Select(i => truth[i]).Distinct());
+        }
+
+        var full = new SphericalKMeans(k, iterations: 15, seed: 2, prune: false).Fit(x);
+        Assert.Equal(full.Assignments, pruned.Assignments);
+        Assert.All(full.Objective.Zip(pruned.Objective), p => Assert.Equal(p.First, p.Second, 1e-6));
+        Assert.All(full.Centroids.Zip(pruned.Centroids), p => Assert.Equal(p.First, p.Second, 1e-5));
+        Assert.Equal(100, Share(lines[0]));
+        Assert.True(lines.Skip(1).Any(l => Share(l) < 100), string.Join("\n", lines));
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Stella.Bench;
 
-// make bench: every benchmark prints its figures; none asserts. Usage: Stella.Bench [data|step|checkpoint|shards|coreset|coreset-llava|stream|all] [DATA_DIR] [JOBS] [CONFIG].
+// make bench: every benchmark prints its figures; none asserts. Usage: Stella.Bench [data|step|checkpoint|shards|coreset|kmeans-grid|planted|coreset-llava|stream|all] [DATA_DIR] [JOBS] [CONFIG].
 var what = args.Length > 0 ? args[0] : "all";
 if (what == "step-one")
 {
@@ -9,7 +9,7 @@ if (what == "step-one")
 }
 
 var data = args.Length > 1 ? args[1] : "data/synth";
-var jobs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : Environment.ProcessorCount;
+var jobs = args.Length > 2 && int.TryParse(args[2], CultureInfo.InvariantCulture, out var j) ? j : Environment.ProcessorCount;
 if (what is "data" or "all")
 {
     await DataPathBench.RunAsync(data, jobs);
@@ -33,6 +33,19 @@ if (what is "shards" or "all")
 if (what is "coreset" or "all")
 {
     CoresetBench.Run();
+}
+
+if (what is "kmeans-grid" or "all")
+{
+    // Stella.Bench kmeans-grid [WIDTHS] [KS], e.g. kmeans-grid 256 500.
+    int[]? List(int i) => args.Length > i ? args[i].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray() : null;
+    KMeansGrid.Run(what == "kmeans-grid" ? List(1) : null, what == "kmeans-grid" ? List(2) : null);
+}
+
+if (what is "planted")
+{
+    // Stella.Bench planted N D CLUSTERS OUT.npy [f16]: a planted feature file (the data of the k-means grid and of `stella coreset` trials).
+    PlantedFeatures.Write(args[4], int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture), half: args.Length > 5 && args[5] == "f16");
 }
 
 if (what is "coreset-llava" or "all")

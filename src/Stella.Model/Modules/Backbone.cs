@@ -44,10 +44,13 @@ public sealed class Backbone : nn.Module
         var d = config.Dim;
         audio_embed = nn.Linear(config.AudioPatchDim, d);
         video_embed = nn.Linear(config.VideoPatchDim, d);
-        var audioGrid = SinCos.Grid(config.AudioTimeTokens, config.AudioFreqTokens, d);
-        var frameGrid = SinCos.Grid(config.FrameSize / config.Patch, config.FrameSize / config.Patch, d);
+        // The tables are temporaries: disposed here, not left to the finalizer (which could free one while a native call reads it);
+        // the parameters are views that keep the storage alive.
+        using var audioGrid = SinCos.Grid(config.AudioTimeTokens, config.AudioFreqTokens, d);
+        using var frameGrid = SinCos.Grid(config.FrameSize / config.Patch, config.FrameSize / config.Patch, d);
+        using var frames = frameGrid.repeat(config.Frames, 1);
         audio_pos = nn.Parameter(audioGrid.unsqueeze(0));
-        video_pos = nn.Parameter(frameGrid.repeat(config.Frames, 1).unsqueeze(0));
+        video_pos = nn.Parameter(frames.unsqueeze(0));
         audio_modality = nn.Parameter(torch.zeros(1, 1, d));
         video_modality = nn.Parameter(torch.zeros(1, 1, d));
         // The authors' inter_pos_embed (added after the modality blocks). Zeros draw nothing from the generator, so every other
@@ -64,8 +67,11 @@ public sealed class Backbone : nn.Module
         var dd = config.DecoderDim;
         decoder_embed = nn.Linear(d, dd);
         mask_token = nn.Parameter(torch.zeros(1, 1, dd));
-        decoder_audio_pos = nn.Parameter(SinCos.Grid(config.AudioTimeTokens, config.AudioFreqTokens, dd).unsqueeze(0));
-        decoder_video_pos = nn.Parameter(SinCos.Grid(config.FrameSize / config.Patch, config.FrameSize / config.Patch, dd).repeat(config.Frames, 1).unsqueeze(0));
+        using var decoderAudioGrid = SinCos.Grid(config.AudioTimeTokens, config.AudioFreqTokens, dd);
+        using var decoderFrameGrid = SinCos.Grid(config.FrameSize / config.Patch, config.FrameSize / config.Patch, dd);
+        using var decoderFrames = decoderFrameGrid.repeat(config.Frames, 1);
+        decoder_audio_pos = nn.Parameter(decoderAudioGrid.unsqueeze(0));
+        decoder_video_pos = nn.Parameter(decoderFrames.unsqueeze(0));
         decoder_audio_modality = nn.Parameter(torch.zeros(1, 1, dd));
         decoder_video_modality = nn.Parameter(torch.zeros(1, 1, dd));
         decoder_blocks = nn.ModuleList(Enumerable.Range(0, config.DecoderDepth).Select(_ => new Block(dd, config.DecoderHeads, config.MlpRatio)).ToArray());
@@ -81,8 +87,9 @@ public sealed class Backbone : nn.Module
                 nn.init.normal_(p, 0, 0.02);
             }
 
-            audio_embed.weight!.mul_(config.PatchEmbedGain);
-            video_embed.weight!.mul_(config.PatchEmbedGain);
+            using var gain = config.PatchEmbedGain.ToScalar();
+            audio_embed.weight!.mul_(gain);
+            video_embed.weight!.mul_(gain);
         }
     }
 

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Stella.Coreset;
+
+namespace Stella.Bench;
+
+/// <summary>
+/// k-means against faiss on the same data at equal iterations and threads: N = 100,000 planted rows (500 skewed clusters, see
+/// <see cref="PlantedFeatures"/>, float32) at widths 64, 256, 1,024 and K of 100, 500, 1,000, 10,000, 20 iterations. Prints per
+/// shape our time (reading the rows included) and faiss' (train + final assignment, tools/bench/faiss_kmeans.py through Debian's
+/// python3-faiss), the ratio, the same for CPU seconds (what a loaded machine distorts least), both objectives (mean cosine after the final assignment) and the load average when the shape
+/// started. Asserts nothing.
+/// </summary>
+internal static partial class KMeansGrid
+{
+    public static void Run(int[]? widths = null, int[]? ks = null, int n = 100_000, int iterations = 20, string? folder = null)
+    {
+        widths ??= [64, 256, 1_024];
+        ks ??= [100, 500, 1_000, 10_000];
+        folder ??= Path.GetTempPath();
+        Stella.Model.Runtime.TorchRuntime.PreferPassiveThreadWaits();
+        Stella.Model.Runtime.TorchRuntime.Initialize();
+        var policy = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "default";
+        var threads = TorchSharp.torch.get_num_threads();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"k-means grid: N = {n}, 500 planted skewed clusters, {iterations} iterations, {threads} threads, OMP_WAIT_POLICY {policy} for both (faiss: OMP_NUM_THREADS={threads})"));
+        Console.WriteLine("      D       K   ours s  faiss s  ours/faiss  CPU ours faiss s  ours/faiss  objective ours  faiss   diff %   load (1 min)");
+        foreach (var d in widths)
+        {
+            var path = PlantedFeatures.Ensure(Path.Combine(folder, $"stella-kmeans-grid-{n}x{d}-p500.npy"), n, d, 500, half: false);
+            foreach (var k in ks)
+            {
+                var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+                KMeansResult ours;
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                using (var x = FeatureMatrix.Open(path))
+                {
+                    ours = new SphericalKMeans(k, iterations, 1234).Fit(x);
+                }
+
+                var oursCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+                var (faissSeconds, faissCpu, faissObjective, line) = Faiss(path, k, iterations, threads);
+                var diff = double.IsNaN(faissObjective) ? double.NaN : 100 * (ours.Objective[^1] - faissObjective) / faissObjective;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {d,5} {k,7} {ours.Seconds,8:0.0} {faissSeconds,8:0.0} {ours.Seconds / faissSeconds,10:0.00}x {oursCpu,8:0.0} {faissCpu,8:0.0} {oursCpu / faissCpu,8:0.00}x {ours.Objective[^1],14:0.00000} {faissObjective,7:0.00000} {diff,7:+0.00;-0.00}   {load}"));
+                if (double.IsNaN(faissSeconds))
+                {
+                    Console.WriteLine($"    faiss: {line}");
+                }
+            }
+        }
+    }
+
+    private static (double Seconds, double Cpu, double Objective, string Line) Faiss(string path, int k, int iterations, int threads)
+    {
+        var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { Path.Combine("tools", "bench", "faiss_kmeans.py"), path, k.ToString(CultureInfo.InvariantCulture), iterations.ToString(CultureInfo.InvariantCulture) })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["OMP_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
+        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is { } policy)
+        {
+            info.Environment["OMP_WAIT_POLICY"] = policy;
+        }
+        try
+        {
+            using var process = Process.Start(info)!;
+            var stderr = process.StandardError.ReadToEndAsync();
+            var output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            var match = FaissLine().Match(output);
+            return match.Success
+                ? (Number(match.Groups[1]), Number(match.Groups[2]), Number(match.Groups[3]), output.Trim())
+                : (double.NaN, double.NaN, double.NaN, (output + stderr.Result).Trim().Split('\n')[^1]);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return (double.NaN, double.NaN, double.NaN, $"/usr/bin/python3 not runnable ({e.Message}); apt-get install python3-faiss");
+        }
+    }
+
+    private static double Number(Group g) => double.Parse(g.Value, CultureInfo.InvariantCulture);
+
+    [GeneratedRegex(@"= ([0-9.]+) s \(CPU ([0-9.]+) s\), objective \(mean cosine\) ([0-9.]+)")]
+    private static partial Regex FaissLine();
+}
