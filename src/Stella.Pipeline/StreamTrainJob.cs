@@ -132,7 +132,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
 
         var cursor = new StreamCursor(position);
         // Clips consumed once the clip at stream index i of the current task is: those of earlier tasks, then i + 1.
-        var quarantineStage = new QuarantineStage(quarantine, cursor, config.MaxQuarantineShare, index => cursor.Position.SamplesSeen - cursor.Position.ClipOffset + index + 1, Progress, log);
+        var quarantineStage = new QuarantineStage(quarantine, cursor, config.MaxQuarantineShare, index => cursor.Position is var p ? p.SamplesSeen - p.ClipOffset + index + 1 : 0, Progress, log);
         Progress.SetPlan(streams.Count, streams.Skip(position.Task).Sum(s => (long)s.Count) - position.ClipOffset);
         Task prefetch = Task.CompletedTask;
         var lastLine = Stopwatch.StartNew();

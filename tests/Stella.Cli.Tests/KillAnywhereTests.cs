@@ -13,37 +13,10 @@ public sealed class KillAnywhereTests
 {
     private static readonly SynthOptions Small = new() { Tasks = 2, ClassesPerTask = 2, TrainPerClass = 4, EvalPerClass = 2, Seconds = 5, Seed = 9 };
 
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
-
-    private static Process Start(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stella.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        return Process.Start(start)!;
-    }
-
-    private static int TrainLines(string metrics)
-    {
-        try
-        {
-            return File.Exists(metrics) ? File.ReadLines(metrics).Count(l => l.Contains("\"kind\":\"train\"", StringComparison.Ordinal)) : 0;
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
-
     /// <summary>Runs stream-train until <paramref name="killWhen"/> says so (checked on every output line and every few ms), then SIGKILLs it.</summary>
     private static async Task<string> RunUntilKilledAsync(string config, string run, bool resume, Func<string?, bool> killWhen)
     {
-        using var p = resume ? Start("stream-train", "--config", config, "--out", run, "--resume") : Start("stream-train", "--config", config, "--out", run);
+        using var p = resume ? CliRunner.Start("stream-train", "--config", config, "--out", run, "--resume") : CliRunner.Start("stream-train", "--config", config, "--out", run);
         var output = new System.Text.StringBuilder();
         var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var reader = Task.Run(async () =>
@@ -68,7 +41,7 @@ public sealed class KillAnywhereTests
 
             if (fire)
             {
-                Assert.Equal(0, Kill(p.Id, 9));
+                Assert.Equal(0, CliRunner.Kill(p.Id, 9));
                 killed = true;
                 break;
             }
@@ -90,7 +63,7 @@ public sealed class KillAnywhereTests
         await File.WriteAllTextAsync(config,
             "name: kill\nmanifest: manifest.csv\nmethod: stella\nbatch_size: 4\nepochs_per_task: 2\ncheckpoint_every: 1\nworkers: 2\nmax_quarantine_share: 1.0\nprobe_per_class: 2\n");
         var straight = Path.Combine(dir, "straight");
-        using (var p = Start("stream-train", "--config", config, "--out", straight))
+        using (var p = CliRunner.Start("stream-train", "--config", config, "--out", straight))
         {
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();
@@ -101,19 +74,20 @@ public sealed class KillAnywhereTests
         var run = Path.Combine(dir, "killed");
         var metrics = Path.Combine(run, "metrics.jsonl");
         var checkpoints = Path.Combine(run, "checkpoints");
-        bool SavingMemory() => Directory.Exists(checkpoints) && Directory.GetDirectories(checkpoints, ".step-*.tmp").Any(d => Directory.Exists(Path.Combine(d, "memory")));
+        string[] Saves() => Directory.Exists(checkpoints) ? Directory.GetDirectories(checkpoints, ".step-*.tmp") : [];
 
         // 1. mid-task 0, after 3 steps.
-        await RunUntilKilledAsync(config, run, resume: false, _ => TrainLines(metrics) >= 3);
+        await RunUntilKilledAsync(config, run, resume: false, _ => CliRunner.TrainLines(metrics) >= 3);
         // 2. during the evaluation after task 0.
         var log = await RunUntilKilledAsync(config, run, resume: true, line => line?.Contains("task 0: trained, evaluating", StringComparison.Ordinal) == true);
         Assert.Contains("resuming stella at task 0", log);
-        // 3. while a checkpoint's rehearsal memory is being written (a save in progress, its memory folder begun).
-        await RunUntilKilledAsync(config, run, resume: true, _ => SavingMemory());
+        // 3. while a checkpoint's rehearsal memory is being written: a save this process began (not one a kill left behind), its memory folder begun.
+        var leftBehind = Saves();
+        await RunUntilKilledAsync(config, run, resume: true, _ => Saves().Except(leftBehind).Any(d => Directory.Exists(Path.Combine(d, "memory"))));
         // 4. mid-task 1.
-        var before = TrainLines(metrics);
-        await RunUntilKilledAsync(config, run, resume: true, _ => TrainLines(metrics) >= before + 2);
-        using (var p = Start("stream-train", "--config", config, "--out", run, "--resume"))
+        var before = CliRunner.TrainLines(metrics);
+        await RunUntilKilledAsync(config, run, resume: true, _ => CliRunner.TrainLines(metrics) >= before + 2);
+        using (var p = CliRunner.Start("stream-train", "--config", config, "--out", run, "--resume"))
         {
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();

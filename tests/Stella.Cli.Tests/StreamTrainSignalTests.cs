@@ -9,30 +9,12 @@ namespace Stella.Cli.Tests;
 /// </summary>
 public sealed class StreamTrainSignalTests
 {
-    private static Process Start(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stella.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        return Process.Start(start)!;
-    }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
-
-    private static int TrainLines(string metrics) =>
-        File.Exists(metrics) ? File.ReadLines(metrics).Count(l => l.Contains("\"kind\":\"train\"", StringComparison.Ordinal)) : 0;
-
     [Fact]
     public async Task StreamTrain_Sigterm_WritesCheckpointAndExits_ThenResumeFinishes()
     {
         var dir = Path.Combine(Path.GetTempPath(), "stella-cli-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
-        using (var synth = Start("synth", "--out", Path.Combine(dir, "data"), "--tasks", "2", "--classes-per-task", "2", "--train-per-class", "4",
+        using (var synth = CliRunner.Start("synth", "--out", Path.Combine(dir, "data"), "--tasks", "2", "--classes-per-task", "2", "--train-per-class", "4",
                    "--eval-per-class", "2", "--seconds", "5", "--seed", "5"))
         {
             Assert.True(synth.WaitForExit(120_000));
@@ -43,7 +25,7 @@ public sealed class StreamTrainSignalTests
         await File.WriteAllTextAsync(config, "name: sig\nmanifest: data/manifest.csv\nmethod: er\nbatch_size: 4\nepochs_per_task: 8\ncheckpoint_every: 100\nworkers: 2\n");
         var run = Path.Combine(dir, "run");
         var metrics = Path.Combine(run, "metrics.jsonl");
-        using (var first = Start("stream-train", "--config", config, "--out", run))
+        using (var first = CliRunner.Start("stream-train", "--config", config, "--out", run))
         {
             var stderr = first.StandardError.ReadToEndAsync();
             var seen = new System.Text.StringBuilder();
@@ -58,23 +40,23 @@ public sealed class StreamTrainSignalTests
             }
 
             Assert.True(line is not null, $"the run ended before step 10: {seen}");
-            Assert.True(Kill(first.Id, 15) == 0, $"kill failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+            Assert.True(CliRunner.Kill(first.Id, 15) == 0, $"kill failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
             seen.Append(await first.StandardOutput.ReadToEndAsync());
             Assert.True(first.WaitForExit(60_000), "no exit within 60 s of SIGTERM");
             Assert.True(first.ExitCode == 143, $"exit code {first.ExitCode}; output:\n{seen}\n{await stderr}");
             Assert.Equal("cancelled", (await stderr).Trim());
             var stopped = System.Text.RegularExpressions.Regex.Match(seen.ToString(), "stopped: checkpoint at step (\\d+) written");
             Assert.True(stopped.Success, seen.ToString());
-            // No periodic checkpoint comes before step 100: the one named LATEST is the stop's own, at the step it stopped at.
+            // checkpoint_every 100: besides the task ends (step 16, 32) the one named LATEST is the stop's own, at the step it stopped at.
             Assert.Equal($"step-{int.Parse(stopped.Groups[1].Value):D8}", File.ReadAllText(Path.Combine(run, "checkpoints", "LATEST")).Trim());
         }
 
-        var stoppedAt = TrainLines(metrics);
+        var stoppedAt = CliRunner.TrainLines(metrics);
         Assert.InRange(stoppedAt, 10, 31);
         Assert.True(File.Exists(Path.Combine(run, "checkpoints", "LATEST")));
         Assert.False(File.Exists(Path.Combine(run, "results.json")));
 
-        using (var second = Start("stream-train", "--config", config, "--out", run, "--resume"))
+        using (var second = CliRunner.Start("stream-train", "--config", config, "--out", run, "--resume"))
         {
             var stdout = second.StandardOutput.ReadToEndAsync();
             Assert.True(second.WaitForExit(180_000), "the resumed run did not finish in 3 minutes");

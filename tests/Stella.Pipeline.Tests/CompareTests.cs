@@ -8,24 +8,25 @@ public sealed class CompareTests
 {
     static CompareTests() => Stella.Model.Runtime.TorchRuntime.Initialize();
 
-    private static object Direction(double a, double f) => new Dictionary<string, object>
+    private static Dictionary<string, RecallScores> Direction(double a, double f) => new()
     {
-        ["R@1"] = new { A = a / 4, F = f / 4 }, ["R@5"] = new { A = a / 2, F = f / 2 }, ["R@10"] = new { A = a, F = f }, ["avg"] = new { A = 7 * a / 12, F = 7 * f / 12 },
+        ["R@1"] = new() { A = a / 4, F = f / 4 }, ["R@5"] = new() { A = a / 2, F = f / 2 }, ["R@10"] = new() { A = a, F = f }, ["avg"] = new() { A = 7 * a / 12, F = 7 * f / 12 },
     };
 
+    /// <summary>A finished run's results.json, written through the contract type the job writes it with.</summary>
     private static void FakeRun(string outDir, string method, int seed, double a, double f, double rate)
     {
         var dir = Path.Combine(outDir, "runs", $"{method}-s{seed}");
         Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "results.json"), JsonSerializer.Serialize(new
+        new RunResults
         {
-            method, seed, a2v = Direction(a, f), v2a = Direction(a + 1, f + 1),
-            modality_gap = new[] { new[] { 0.5, double.NaN }, new[] { 0.4, 0.3 } }.Select(r => r.Select(v => double.IsNaN(v) ? (double?)null : v)),
-            modality_gap_final = new[] { 0.4, 0.3 },
-            localization = new[] { new double?[] { 50, null }, new double?[] { 40, 60 } },
-            linear_probe = new[] { new[] { 80.0, 10 }, new[] { 70.0, 90 } },
-            efficiency = new { samples_per_s = rate, step_ms = 100, peak_rss_mb = 1000, model_state_mb = 20, memory_items = 63 },
-        }));
+            Method = method, Seed = seed, Model = "tiny", Tasks = ["a", "b"], EvaluatedAfter = ["a", "b"], A2V = Direction(a, f), V2A = Direction(a + 1, f + 1),
+            ModalityGap = [[0.5, null], [0.4, 0.3]], ModalityGapSeen = [0.5, 0.35], ModalityGapFinal = [0.4, 0.3],
+            Localization = [[50, null], [40, 60]],
+            LinearProbe = [[80.0, 10], [70.0, 90]],
+            Efficiency = new RunEfficiency { SamplesPerSecond = rate, StepMilliseconds = 100, PeakRssMb = 1000, ModelStateMb = 20, MemoryItems = 63 },
+            Quarantined = 0, ConfigHash = "0123456789abcdef",
+        }.Write(Path.Combine(dir, "results.json"));
     }
 
     [Fact]

@@ -43,7 +43,9 @@ public sealed class GraphTests
         Assert.False(decoded.Failed);
         Assert.InRange(decoded.Decoded!.Audio!.Length, 16000 * (Tiny.Seconds - 1), 16000 * (Tiny.Seconds + 1));
         Assert.Equal(decoded.Decoded.FrameCount * model.FrameSize * model.FrameSize * 3, decoded.Decoded.Frames!.Length);
+        var media = decoded.Decoded; // the stages move the clip on in place and release what they used
         var spectrogram = f.Spectrogram.Run(decoded);
+        var fbank = spectrogram.Spectrogram;
         Assert.Equal(model.AudioFrames * model.MelBins, spectrogram.Spectrogram!.Length);
         Assert.Null(spectrogram.Decoded!.Audio);
         var patched = f.Patches.Run(spectrogram);
@@ -59,7 +61,7 @@ public sealed class GraphTests
         Assert.Equal(("decode", "MissingFile"), (missing.Outcome!.Stage, missing.Outcome.Failure));
         var noAudio = f.Spectrogram.Run(new ClipInFlight(new ClipRequest(clip, 0, 0, 0)) { Decoded = null });
         Assert.Equal(("spectrogram", "Error"), (noAudio.Outcome!.Stage, noAudio.Outcome.Failure));
-        var cutFrames = f.Patches.Run(new ClipInFlight(new ClipRequest(clip, 0, 0, 0)) { Decoded = decoded.Decoded with { Frames = new byte[10] }, Spectrogram = spectrogram.Spectrogram });
+        var cutFrames = f.Patches.Run(new ClipInFlight(new ClipRequest(clip, 0, 0, 0)) { Decoded = media with { Frames = new byte[10] }, Spectrogram = fbank });
         Assert.Equal(("patches", "Error"), (cutFrames.Outcome!.Stage, cutFrames.Outcome.Failure));
         // A failed clip passes the later stages untouched.
         Assert.Same(missing.Outcome, f.Patches.Run(f.Spectrogram.Run(missing)).Outcome);

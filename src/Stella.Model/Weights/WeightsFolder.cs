@@ -88,6 +88,14 @@ public static class WeightsFolder
             throw new UserInputException($"{dir}: weights that do not fit the '{backbone.Config.Name}' model ({e.Message.Split('\n')[0]})", e);
         }
 
+        // Not strict means a file missing most of the model would also "load": only the inter-modality embeddings may be absent.
+        var missing = loaded.Where(kv => !kv.Value && !kv.Key.EndsWith("_inter_pos", StringComparison.Ordinal)).Select(kv => kv.Key)
+            .Concat(avmLoaded.Where(kv => !kv.Value).Select(kv => "avm." + kv.Key)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new UserInputException($"{dir}: weights without {missing.Count} of the '{backbone.Config.Name}' model's tensors ({string.Join(", ", missing.Take(8))}{(missing.Count > 8 ? ", ..." : string.Empty)})");
+        }
+
         using (torch.no_grad())
         {
             backbone.InterPositionLearned = backbone.named_parameters().Where(p => p.name.EndsWith("_inter_pos", StringComparison.Ordinal)).Any(p => WeightImport.HasValues(p.parameter));

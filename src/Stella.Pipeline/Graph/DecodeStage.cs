@@ -11,7 +11,7 @@ public sealed class DecodeStage(ClipDecoder decoder, DataRoot root, string manif
 
     /// <summary>Decodes <paramref name="item"/>'s clip with the frame window <paramref name="window"/>.</summary>
     public Task<ClipInFlight> RunAsync(ClipInFlight item, FrameWindow window, CancellationToken ct) =>
-        StageGuard.RunAsync(Name, item, async i =>
+        StageGuard.RunAsync(Name, ct, item, async i =>
         {
             var clip = i.Request.Clip;
             var path = root.Resolve(clip.RelativePath, manifest, clip.Row);

@@ -5,12 +5,19 @@ namespace Stella.Pipeline.Graph;
 
 /// <summary>
 /// Runs one stage's work on one clip and turns any failure into a quarantined outcome that names the stage and the reason, so a
-/// bad clip never faults a block. Cancellation is not a failure of the clip: it propagates.
+/// bad clip never faults a block. The run's own stop is not a failure of the clip: it propagates.
 /// </summary>
 public static class StageGuard
 {
     /// <summary>Runs <paramref name="work"/> on <paramref name="item"/> unless it already has an outcome.</summary>
-    public static async Task<ClipInFlight> RunAsync(string stage, ClipInFlight item, Func<ClipInFlight, Task> work)
+    public static Task<ClipInFlight> RunAsync(string stage, ClipInFlight item, Func<ClipInFlight, Task> work) =>
+        RunAsync(stage, CancellationToken.None, item, work);
+
+    /// <summary>
+    /// The same for a run stopped by <paramref name="stop"/>: only that
+    /// stop propagates; any other cancellation (a library's own time-out) is the clip's failure, never a clip silently dropped.
+    /// </summary>
+    public static async Task<ClipInFlight> RunAsync(string stage, CancellationToken stop, ClipInFlight item, Func<ClipInFlight, Task> work)
     {
         if (item.Outcome is not null)
         {
@@ -21,7 +28,7 @@ public static class StageGuard
         {
             await work(item).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (!(e is OperationCanceledException && stop.IsCancellationRequested))
         {
             item.Outcome = Failure(stage, item.Request.Clip, e);
             item.Decoded = null;
@@ -31,7 +38,7 @@ public static class StageGuard
         return item;
     }
 
-    /// <summary>Synchronous <see cref="RunAsync"/>.</summary>
+    /// <summary>The synchronous form of <c>RunAsync</c>.</summary>
     public static ClipInFlight Run(string stage, ClipInFlight item, Action<ClipInFlight> work) =>
         RunAsync(stage, item, i => { work(i); return Task.CompletedTask; }).GetAwaiter().GetResult();
 

@@ -62,6 +62,9 @@ internal sealed class StreamTaskGraph
         var workers = Math.Max(1, Workers);
         var perClip = new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = workers, BoundedCapacity = workers * 4, EnsureOrdered = true, CancellationToken = halt.Token };
         var single = new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = 1, BoundedCapacity = 1, CancellationToken = abort.Token };
+        // The stages after the entry are never cancelled: a step that has started always reaches the memory stage, so the learner,
+        // the memory and the cursor never disagree (at most one step is in flight, and a fault stops the entry admitting more).
+        var sequential = new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = 1, BoundedCapacity = 1 };
         var propagate = new DataflowLinkOptions { PropagateCompletion = true };
         var blocks = new List<IDataflowBlock>();
         var readyOnce = 0;
@@ -142,7 +145,7 @@ internal sealed class StreamTaskGraph
                 {
                     var item = new ClipInFlight(r);
                     item.Outcome = Cache.TryTake(r.WindowTask, r.WindowIndex, out var cached) ? await cached.ConfigureAwait(false) : null;
-                    item = await StageGuard.RunAsync("read", item, async i =>
+                    item = await StageGuard.RunAsync("read", halt.Token, item, async i =>
                     {
                         Fault?.Invoke("read", i.Request.Clip);
                         var outcome = await Source.TrainAsync(r.Clip, r.WindowTask, r.WindowIndex, halt.Token).ConfigureAwait(false);
@@ -172,7 +175,7 @@ internal sealed class StreamTaskGraph
                 await stepDone.WaitAsync(abort.Token).ConfigureAwait(false);
                 var step = new TrainingStep(task, clips);
                 live[step] = 0;
-                if (halt.IsCancellationRequested || !await Cursor.WhenQuarantinedBeforeAsync(step.End).ConfigureAwait(false))
+                if (halt.IsCancellationRequested || abort.IsCancellationRequested || !await Cursor.WhenQuarantinedBeforeAsync(step.End).ConfigureAwait(false))
                 {
                     stepDone.Release();
                     return [];
@@ -200,7 +203,7 @@ internal sealed class StreamTaskGraph
             : [new LearnerStage(LearnerStage.Sink, Learner.Train, FaultOnClips)];
         foreach (var stage in stages)
         {
-            var block = new TransformBlock<TrainingStep, TrainingStep>(stage.Run, single);
+            var block = new TransformBlock<TrainingStep, TrainingStep>(stage.Run, sequential);
             last.LinkTo(block, propagate);
             blocks.Add(block);
             last = block;
@@ -213,6 +216,13 @@ internal sealed class StreamTaskGraph
                 {
                     await Memory.RunAsync(step).ConfigureAwait(false);
                 }
+                catch
+                {
+                    // Before the step gate opens: the entry must see the fault and admit no step this block would never take.
+                    halt.Cancel();
+                    abort.Cancel();
+                    throw;
+                }
                 finally
                 {
                     step.Dispose();
@@ -220,20 +230,21 @@ internal sealed class StreamTaskGraph
                     stepDone.Release();
                 }
             },
-            single);
+            sequential);
         last.LinkTo(memory, propagate);
         blocks.Add(memory);
 
+        var watchers = new List<Task>();
         foreach (var block in blocks)
         {
-            _ = block.Completion.ContinueWith(
+            watchers.Add(block.Completion.ContinueWith(
                 _ =>
                 {
                     Cursor.Abandon();
                     halt.Cancel();
                     abort.Cancel();
                 },
-                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default));
         }
 
         Progress.StartTask(task, () => (clipStages.OfType<TransformBlock<ClipRequest, ClipInFlight>>().Sum(b => b.InputCount + b.OutputCount), batches.OutputCount, entry.InputCount));
@@ -261,6 +272,9 @@ internal sealed class StreamTaskGraph
         {
             // Inspected below: a fault wins over a stop.
         }
+
+        // The fault watchers cancel the token sources: they finish before those are disposed (a skipped one is cancelled).
+        await Task.WhenAll(watchers).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
 
         // Steps that a fault left in a cancelled block's buffer: their tensors are freed here, not by the finalizer.
         foreach (var step in live.Keys)
