@@ -72,8 +72,7 @@ public sealed class ExtractJob(string run, string manifestPath, string outPath, 
             foreach (var chunk in Enumerable.Range(0, clips.Count).Where(i => outcomes[i].Ok).Chunk(16))
             {
                 using var scope = NewDisposeScope();
-                var a = tensor(chunk.SelectMany(i => outcomes[i].AudioPatches!).ToArray(), [chunk.Length, config.AudioTokens, config.AudioPatchDim]);
-                var v = tensor(chunk.SelectMany(i => outcomes[i].VideoPatches!).ToArray(), [chunk.Length, config.VideoTokens, config.VideoPatchDim]);
+                var (a, v) = ClipTensors.Stack(chunk.Select(i => outcomes[i]).ToList(), config);
                 var activations = trainer.Backbone.AttentionActivations(a, v);
                 var parts = chosen.SelectMany(l => new[] { activations[l].Video, activations[l].Audio })
                     .Select(t => nn.functional.normalize(t.mean([1]).tanh(), p: 2, dim: 1)).ToList();
