@@ -11,7 +11,7 @@ namespace Stella.Cli.Tests;
 /// </summary>
 public sealed class KillAnywhereTests
 {
-    private static readonly SynthOptions Small = new() { Tasks = 2, ClassesPerTask = 2, TrainPerClass = 4, EvalPerClass = 2, Seconds = 5, Seed = 9 };
+    private static readonly SynthOptions Small = new() { Tasks = 2, ClassesPerTask = 2, TrainPerClass = 4, EvalPerClass = 2, BaseClasses = 0, Seconds = 5, Seed = 9 };
 
     /// <summary>Runs stream-train until <paramref name="killWhen"/> says so (checked on every output line and every few ms), then SIGKILLs it.</summary>
     private static async Task<string> RunUntilKilledAsync(string config, string run, bool resume, Func<string?, bool> killWhen)

@@ -21,13 +21,15 @@ public sealed class ManifestTests
             new("c1", "clips/c1.mp4", "dog, barking", 0, ClipSplit.Train),
             new("c2", "clips/c2.mp4", "dog, barking", 0, ClipSplit.Retrieval),
             new("c3", "clips/c3.mp4", "car", 1, ClipSplit.Test),
+            new("w1", "clips/w1.mp4", "bird", -1, ClipSplit.Base),
         ];
         StellaManifestWriter.Write(Path.Combine(dir, "manifest.csv"), clips);
 
         var read = StellaManifestReader.Read(Path.Combine(dir, "manifest.csv"));
 
         Assert.Equal(clips, read.Clips.Select(c => c with { Row = 0 }));
-        Assert.Equal([2, 3, 4], read.Clips.Select(c => c.Row));
+        Assert.Equal([2, 3, 4, 5], read.Clips.Select(c => c.Row));
+        Assert.Equal(["w1"], read.Split(ClipSplit.Base).Select(c => c.ClipId));
         Assert.Equal(["a", "b"], read.Tasks.Tasks.Select(t => t.Name));
     }
 
@@ -39,6 +41,8 @@ public sealed class ManifestTests
     [InlineData("clip_id,path,label,task,split\nc1,a.mp4,dog,0,train\nc1,b.mp4,cat,0,train\n", 3, "duplicate clip_id 'c1'")]
     [InlineData("clip_id,path,label,task,split\nc1,a.mp4,car,1,train\nc2,b.mp4,dog,0,train\n", 3, "must be task-ordered")]
     [InlineData("clip_id,path,label,task,split\nc1,a.mp4,car,0,train\n", 2, "belongs to task 1")]
+    [InlineData("clip_id,path,label,task,split\nw1,a.mp4,bird,0,base\n", 2, "a base (warm-up) row has the task '-'")]
+    [InlineData("clip_id,path,label,task,split\nw1,a.mp4,cat,-,base\n", 2, "warm-up classes must be disjoint from every task's")]
     public void StellaManifest_BadRow_NamesFileRowAndProblem(string text, int row, string problem)
     {
         var dir = WithTasks(RepoPaths.TempDir());

@@ -10,7 +10,7 @@ public sealed class SynthGeneratorTests
 {
     private static readonly SynthOptions Tiny = new()
     {
-        Tasks = 3, ClassesPerTask = 3, TrainPerClass = 1, EvalPerClass = 1, Seconds = 4, Seed = 11, FrameSize = 64, Parallelism = 2,
+        Tasks = 3, ClassesPerTask = 3, TrainPerClass = 1, EvalPerClass = 1, BaseClasses = 2, BasePerClass = 1, Seconds = 4, Seed = 11, FrameSize = 64, Parallelism = 2,
     };
 
     private static Dictionary<string, string> Hashes(string dir) =>
@@ -29,7 +29,7 @@ public sealed class SynthGeneratorTests
 
         var ha = Hashes(a);
         var hb = Hashes(b);
-        Assert.Equal(18 + 4, ha.Count);
+        Assert.Equal(18 + 2 + 4, ha.Count);
         Assert.Equal(ha, hb);
         var hc = Hashes(c);
         Assert.NotEqual(ha["clips/t0_c00_train_000.mp4"], hc["clips/t0_c00_train_000.mp4"]);
@@ -40,11 +40,11 @@ public sealed class SynthGeneratorTests
     {
         var dir = TestMedia.TempDir();
         var summary = await new SynthGenerator(Tiny).GenerateAsync(dir);
-        Assert.Equal(18, summary.Clips);
+        Assert.Equal(18 + 2, summary.Clips);
 
         var manifest = StellaManifestReader.Read(Path.Combine(dir, "manifest.csv"));
         Assert.Equal(3, manifest.Tasks.Tasks.Count);
-        Assert.Equal(new[] { 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2 }, manifest.Clips.Select(x => x.Task));
+        Assert.Equal(new[] { -1, -1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2 }, manifest.Clips.Select(x => x.Task));
         Assert.Equal(9, manifest.Split(ClipSplit.Retrieval).Count());
 
         var truths = File.ReadAllLines(Path.Combine(dir, "ground_truth.jsonl")).Select(l => JsonSerializer.Deserialize<SynthGroundTruth>(l)!).ToList();
@@ -74,7 +74,7 @@ public sealed class SynthGeneratorTests
     public void Plan_LaterTasksReuseObjectTypesWithOtherSounds()
     {
         var plans = new SynthGenerator(new SynthOptions { Tasks = 4, ClassesPerTask = 3 }).Plan();
-        var classes = plans.Select(p => p.Class).DistinctBy(c => c.Index).ToList();
+        var classes = plans.Where(p => p.Task >= 0).Select(p => p.Class).DistinctBy(c => c.Index).ToList();
         Assert.Equal(12, classes.Count);
         var reused = classes.GroupBy(c => c.ObjectType).Where(g => g.Count() > 1).ToList();
         Assert.NotEmpty(reused);
@@ -86,7 +86,7 @@ public sealed class SynthGeneratorTests
     public void Renderer_SourceActsOnlyWhileSounding_DistractorsNever()
     {
         var options = new SynthOptions { FrameSize = 64 };
-        var plan = new SynthGenerator(options).Plan()[0];
+        var plan = new SynthGenerator(options).Plan().First(p => p.Task == 0);
         var renderer = new SynthRenderer(options);
         for (var f = 0; f < renderer.FrameCount; f++)
         {
@@ -99,6 +99,53 @@ public sealed class SynthGeneratorTests
         double Rms(double s, double e) => Math.Sqrt(audio.Skip((int)(s * 16000)).Take((int)((e - s) * 16000)).Average(v => (double)v * v));
         var (start, end) = plan.Sounding[0];
         Assert.True(Rms(start + 0.05, end - 0.05) > 5 * Rms(end + 0.02, end + 0.25), "the source must be louder than the background");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(7)]
+    public void Plan_WarmupSplit_IsDeterministicAndDisjointFromEveryTask(int seed)
+    {
+        var options = new SynthOptions { Seed = seed };
+        var plans = new SynthGenerator(options).Plan();
+        var warmup = plans.Where(p => p.Split == "base").ToList();
+        Assert.Equal(options.BaseClasses * options.BasePerClass, warmup.Count);
+        Assert.All(warmup, p => Assert.Equal(-1, p.Task));
+
+        // Disjoint: no warm-up class is a task class, and no warm-up sound is any task class's sound; object types recur.
+        var taskClasses = plans.Where(p => p.Task >= 0).Select(p => p.Class).DistinctBy(c => c.Index).ToList();
+        var warmupClasses = warmup.Select(p => p.Class).DistinctBy(c => c.Index).ToList();
+        Assert.Equal(options.BaseClasses, warmupClasses.Count);
+        Assert.Empty(warmupClasses.Select(c => c.Label).Intersect(taskClasses.Select(c => c.Label)));
+        Assert.Empty(warmupClasses.Select(c => (c.SoundFamily, c.Register)).Intersect(taskClasses.Select(c => (c.SoundFamily, c.Register))));
+        Assert.All(warmupClasses, c => Assert.Contains(taskClasses, t => t.ObjectType == c.ObjectType));
+
+        // Deterministic per seed, and a task's clips do not depend on whether a warm-up split is rendered.
+        Assert.Equal(plans.Select(p => (p.ClipId, p.Seed)), new SynthGenerator(options).Plan().Select(p => (p.ClipId, p.Seed)));
+        var without = new SynthGenerator(options with { BaseClasses = 0 }).Plan();
+        Assert.Equal(plans.Where(p => p.Task >= 0).Select(p => (p.ClipId, p.Seed)), without.Select(p => (p.ClipId, p.Seed)));
+        Assert.NotEqual(warmup.Select(p => p.Seed), new SynthGenerator(options with { Seed = seed + 1 }).Plan().Where(p => p.Split == "base").Select(p => p.Seed));
+    }
+
+    [Fact]
+    public async Task Generate_WritesWarmupRowsThatTheManifestReads()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "stella-synth-warmup-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var summary = await new SynthGenerator(Tiny).GenerateAsync(dir);
+            Assert.Equal(2, summary.BaseClips);
+            var manifest = Stella.Core.Manifests.StellaManifestReader.Read(Path.Combine(dir, "manifest.csv"));
+            var warmup = manifest.Split(Stella.Core.Manifests.ClipSplit.Base).ToList();
+            Assert.Equal(2, warmup.Count);
+            Assert.All(warmup, c => Assert.Equal(-1, c.Task));
+            Assert.All(warmup, c => Assert.Null(manifest.Tasks.TaskOf(c.Label)));
+            Assert.Contains(File.ReadAllLines(Path.Combine(dir, "manifest.csv")), l => l.EndsWith(",-,base", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Theory]

@@ -10,7 +10,7 @@ public sealed class ExtractThenCoresetTests
     [Fact]
     public async Task Extract_ThenCoresetWithItsDefaultLayers_Selects()
     {
-        var data = await TestData.SynthAsync(new SynthOptions { Tasks = 1, ClassesPerTask = 2, TrainPerClass = 3, EvalPerClass = 1, Seconds = 4 });
+        var data = await TestData.SynthAsync(new SynthOptions { Tasks = 1, ClassesPerTask = 2, TrainPerClass = 3, EvalPerClass = 1, BaseClasses = 0, Seconds = 4 });
         var run = TestData.TempDir();
         using (var trainer = new ModelTrainer(ModelConfig.Tiny))
         {

@@ -8,7 +8,7 @@ namespace Stella.Pipeline.Tests;
 
 public sealed class PatchShardTests
 {
-    private static readonly SynthOptions Tiny = new() { Tasks = 2, ClassesPerTask = 2, TrainPerClass = 4, EvalPerClass = 2, Seconds = 5, Seed = 11 };
+    private static readonly SynthOptions Tiny = new() { Tasks = 2, ClassesPerTask = 2, TrainPerClass = 4, EvalPerClass = 2, BaseClasses = 0, Seconds = 5, Seed = 11 };
     private static readonly Lazy<Task<string>> Data = new(() => TestData.SynthAsync(Tiny));
 
     private static StreamTrainConfig Config(string data, string method = "stella") => new()

@@ -25,7 +25,7 @@ public sealed class StreamTrainConfigTests
         Assert.Equal(14, config.EpochsPerTask);
         Assert.Equal(Path.Combine(Root(), "data", "synth", "manifest.csv"), config.Resolve(config.Manifest));
         var synth = Assert.IsType<Stella.Media.Synth.SynthOptions>(config.Synth);
-        Assert.Equal((4, 3, 20, 5, 6.0), (synth.Tasks, synth.ClassesPerTask, synth.TrainPerClass, synth.EvalPerClass, synth.Seconds));
+        Assert.Equal((4, 3, 20, 17, 6.0), (synth.Tasks, synth.ClassesPerTask, synth.TrainPerClass, synth.EvalPerClass, synth.Seconds));
         Assert.Equal(128, synth.FrameSize);
     }
 
@@ -114,5 +114,24 @@ public sealed class StreamTrainConfigTests
             var other = new StreamTrainConfig { Synth = changed }.Hash();
             Assert.True(p.Name == nameof(Stella.Media.Synth.SynthOptions.Parallelism) ? other == hash : other != hash, $"synth.{p.Name}");
         }
+    }
+}
+
+public sealed class RenderedBenchmarkTests
+{
+    [Fact]
+    public void ABenchmarkRenderedWithOtherOptions_IsRefusedByNameAndNothingIsDeleted()
+    {
+        var dir = TestData.TempDir();
+        var path = Path.Combine(dir, "synth.json");
+        File.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(new Stella.Media.Synth.SynthOptions { EvalPerClass = 5, BaseClasses = 0 }));
+
+        var e = Assert.Throws<Stella.Core.UserInputException>(() => Stella.Pipeline.Sources.ClipFileSource.RequireRenderedWith(new Stella.Media.Synth.SynthOptions(), path));
+
+        Assert.Contains("EvalPerClass 5 (config: 17)", e.Message);
+        Assert.Contains("BaseClasses 0 (config: 6)", e.Message);
+        Assert.DoesNotContain("Tasks", e.Message);
+        Assert.True(File.Exists(path));
+        Stella.Pipeline.Sources.ClipFileSource.RequireRenderedWith(new Stella.Media.Synth.SynthOptions { EvalPerClass = 5, BaseClasses = 0, Parallelism = 1 }, path);
     }
 }

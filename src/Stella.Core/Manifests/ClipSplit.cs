@@ -11,4 +11,10 @@ public enum ClipSplit
 
     /// <summary>Held out test clips that are not in the retrieval set.</summary>
     Test,
+
+    /// <summary>
+    /// Warm-up clips of classes no task uses (the authors' AudioSet-20K plus VGGSound's unused classes): <c>stella pretrain</c>
+    /// trains on them i.i.d. before the continual tasks; the stream never sees them. Their task is -1 (written "-").
+    /// </summary>
+    Base,
 }

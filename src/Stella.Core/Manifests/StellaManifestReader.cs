@@ -5,7 +5,8 @@ namespace Stella.Core.Manifests;
 
 /// <summary>
 /// Reads this project's manifest (<c>manifest.csv</c>: clip_id,path,label,task,split) with its <c>tasks.json</c>,
-/// as written by <c>stella synth</c>.
+/// as written by <c>stella synth</c>. Split is train, retrieval (or eval), test, or base: warm-up rows (task "-") of classes
+/// no task uses, anywhere in the file.
 /// </summary>
 public static class StellaManifestReader
 {
@@ -56,24 +57,45 @@ public static class StellaManifestReader
                 throw new ManifestException(manifestPath, row, $"expected {Header.Length} columns ({string.Join(',', Header)}), got {f.Length}");
             }
 
-            if (!int.TryParse(f[3], NumberStyles.None, CultureInfo.InvariantCulture, out var task) || task >= tasks.Tasks.Count)
-            {
-                throw new ManifestException(manifestPath, row, $"task '{f[3]}' is not a task index 0..{tasks.Tasks.Count - 1}");
-            }
-
-            if (task < lastTask)
-            {
-                throw new ManifestException(manifestPath, row, $"task {task} after task {lastTask}: the manifest must be task-ordered");
-            }
-
-            lastTask = task;
             var split = f[4].ToLowerInvariant() switch
             {
                 "train" => ClipSplit.Train,
                 "retrieval" or "eval" => ClipSplit.Retrieval,
                 "test" => ClipSplit.Test,
-                _ => throw new ManifestException(manifestPath, row, $"split '{f[4]}' is not train, retrieval or test"),
+                "base" => ClipSplit.Base,
+                _ => throw new ManifestException(manifestPath, row, $"split '{f[4]}' is not train, retrieval, test or base"),
             };
+            int task;
+            if (split == ClipSplit.Base)
+            {
+                // Warm-up rows belong to no task: their task is "-" (or empty), and their class must be one no task uses.
+                if (f[3] is not ("-" or ""))
+                {
+                    throw new ManifestException(manifestPath, row, $"a base (warm-up) row has the task '-', not '{f[3]}'");
+                }
+
+                if (tasks.TaskOf(f[2]) is { } owner)
+                {
+                    throw new ManifestException(manifestPath, row, $"base (warm-up) label '{f[2]}' belongs to task {owner} in {Path.GetFileName(tasksPath)}: warm-up classes must be disjoint from every task's");
+                }
+
+                task = -1;
+            }
+            else
+            {
+                if (!int.TryParse(f[3], NumberStyles.None, CultureInfo.InvariantCulture, out task) || task >= tasks.Tasks.Count)
+                {
+                    throw new ManifestException(manifestPath, row, $"task '{f[3]}' is not a task index 0..{tasks.Tasks.Count - 1}");
+                }
+
+                if (task < lastTask)
+                {
+                    throw new ManifestException(manifestPath, row, $"task {task} after task {lastTask}: the manifest must be task-ordered");
+                }
+
+                lastTask = task;
+            }
+
             if (string.IsNullOrWhiteSpace(f[0]) || !ids.Add(f[0]))
             {
                 throw new ManifestException(manifestPath, row, string.IsNullOrWhiteSpace(f[0]) ? "empty clip_id" : $"duplicate clip_id '{f[0]}'");

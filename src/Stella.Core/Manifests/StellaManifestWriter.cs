@@ -2,7 +2,8 @@ using System.Text;
 
 namespace Stella.Core.Manifests;
 
-/// <summary>Writes this project's manifest format (<c>clip_id,path,label,task,split</c>), quoting where CSV needs it.</summary>
+/// <summary>Writes this project's manifest format (<c>clip_id,path,label,task,split</c>), quoting where CSV needs it; warm-up
+/// (<c>base</c>) rows have the task "-".</summary>
 public static class StellaManifestWriter
 {
     /// <summary>Writes <paramref name="clips"/> (task-ordered) to <paramref name="path"/>.</summary>
@@ -11,9 +12,9 @@ public static class StellaManifestWriter
         var sb = new StringBuilder("clip_id,path,label,task,split\n");
         foreach (var c in clips)
         {
-            var split = c.Split switch { ClipSplit.Train => "train", ClipSplit.Retrieval => "retrieval", _ => "test" };
+            var split = c.Split switch { ClipSplit.Train => "train", ClipSplit.Retrieval => "retrieval", ClipSplit.Base => "base", _ => "test" };
             sb.Append(Quote(c.ClipId)).Append(',').Append(Quote(c.RelativePath)).Append(',').Append(Quote(c.Label))
-                .Append(',').Append(c.Task).Append(',').Append(split).Append('\n');
+                .Append(',').Append(c.Split == ClipSplit.Base ? "-" : c.Task.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(',').Append(split).Append('\n');
         }
 
         File.WriteAllText(path, sb.ToString());

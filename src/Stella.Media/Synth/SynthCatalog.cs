@@ -30,6 +30,13 @@ public static class SynthCatalog
     /// <summary>Largest number of distinct classes.</summary>
     public static int MaxClasses => SoundFamilies.Count * Registers.Length;
 
+    /// <summary>
+    /// Warm-up class <paramref name="j"/>: counted from the end of the class list, so it never is a task class while tasks and
+    /// warm-up classes together fit in <see cref="MaxClasses"/>. Every class index has its own (family, register) sound, so a
+    /// warm-up class's sound is one no task uses; its object type is one the tasks show too.
+    /// </summary>
+    public static SynthClass BaseClass(int j) => Class(MaxClasses - 1 - j);
+
     /// <summary>The class of global index <paramref name="k"/>: object type, sound family and register.</summary>
     public static SynthClass Class(int k)
     {

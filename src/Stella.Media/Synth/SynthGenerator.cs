@@ -22,11 +22,26 @@ public sealed class SynthGenerator
         _renderer = new SynthRenderer(options);
     }
 
-    /// <summary>Every clip of the dataset, in manifest order (task-ordered, shuffled within a task).</summary>
+    /// <summary>
+    /// Every clip of the dataset, in manifest order: the warm-up (<c>base</c>) clips first, shuffled, then the tasks in order,
+    /// shuffled within a task. Each clip depends on the seed, its class, split and number only.
+    /// </summary>
     public IReadOnlyList<SynthClipPlan> Plan()
     {
         var o = _options;
         var plans = new List<SynthClipPlan>();
+        var warmup = new List<SynthClipPlan>();
+        for (var j = 0; j < o.BaseClasses; j++)
+        {
+            var cls = SynthCatalog.BaseClass(j);
+            for (var i = 0; i < o.BasePerClass; i++)
+            {
+                warmup.Add(PlanClip(cls, -1, "base", i));
+            }
+        }
+
+        var warmupShuffle = new Random(Mix(o.Seed, -1, 7, 0));
+        plans.AddRange(warmup.OrderBy(_ => warmupShuffle.Next()));
         for (var task = 0; task < o.Tasks; task++)
         {
             var taskPlans = new List<SynthClipPlan>();
@@ -82,7 +97,10 @@ public sealed class SynthGenerator
         await File.WriteAllTextAsync(
             Path.Combine(outDir, "synth.json"), JsonSerializer.Serialize(_options, new JsonSerializerOptions { WriteIndented = true }), cancellationToken)
             .ConfigureAwait(false);
-        return new SynthSummary(plans.Count, plans.Count(p => p.Split == "train"), _options.Tasks * _options.ClassesPerTask, started.Elapsed);
+        return new SynthSummary(plans.Count, plans.Count(p => p.Split == "train"), _options.Tasks * _options.ClassesPerTask, started.Elapsed)
+        {
+            BaseClips = plans.Count(p => p.Split == "base"),
+        };
     }
 
     /// <summary>Ground truth of a planned clip.</summary>
@@ -108,7 +126,7 @@ public sealed class SynthGenerator
     private SynthClipPlan PlanClip(SynthClass cls, int task, string split, int i)
     {
         var o = _options;
-        var seed = Mix(o.Seed, cls.Index, split == "train" ? 1 : 2, i);
+        var seed = Mix(o.Seed, cls.Index, split switch { "train" => 1, "retrieval" => 2, _ => 3 }, i);
         var rng = new Random(seed);
         var types = new List<int> { cls.ObjectType };
         var others = Enumerable.Range(0, SynthCatalog.Objects.Count).Where(t => t != cls.ObjectType).OrderBy(_ => rng.Next()).ToList();
@@ -139,13 +157,13 @@ public sealed class SynthGenerator
             sounding.Sort();
         }
 
-        var id = $"t{task}_c{cls.Index:D2}_{split}_{i:D3}";
+        var id = task < 0 ? $"base_c{cls.Index:D2}_{i:D3}" : $"t{task}_c{cls.Index:D2}_{split}_{i:D3}";
         return new SynthClipPlan(id, cls, task, split, seed, objects, sounding);
     }
 
     private static void WriteManifest(string path, IReadOnlyList<SynthClipPlan> plans) =>
         StellaManifestWriter.Write(path, plans.Select(p => new ClipRecord(
-            p.ClipId, ClipPath(p), p.Class.Label, p.Task, p.Split == "train" ? ClipSplit.Train : ClipSplit.Retrieval)));
+            p.ClipId, ClipPath(p), p.Class.Label, p.Task, p.Split switch { "train" => ClipSplit.Train, "base" => ClipSplit.Base, _ => ClipSplit.Retrieval })));
 
     private void WriteTasks(string path)
     {

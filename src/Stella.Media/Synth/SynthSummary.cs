@@ -5,4 +5,8 @@ namespace Stella.Media.Synth;
 /// <param name="TrainClips">Of which training clips.</param>
 /// <param name="Classes">Number of classes.</param>
 /// <param name="Elapsed">Wall time.</param>
-public sealed record SynthSummary(int Clips, int TrainClips, int Classes, TimeSpan Elapsed);
+public sealed record SynthSummary(int Clips, int TrainClips, int Classes, TimeSpan Elapsed)
+{
+    /// <summary>Of which warm-up (base) clips.</summary>
+    public int BaseClips { get; init; }
+}

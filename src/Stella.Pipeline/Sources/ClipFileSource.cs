@@ -39,6 +39,10 @@ public sealed class ClipFileSource : IClipSource
             var summary = await new SynthGenerator(options).GenerateAsync(Path.GetDirectoryName(manifestPath)!, null, ct).ConfigureAwait(false);
             log($"rendered {summary.Clips} clips in {summary.Elapsed.TotalSeconds:0.0} s");
         }
+        else if (config.Synth is { } wanted)
+        {
+            RequireRenderedWith(wanted, Path.Combine(Path.GetDirectoryName(manifestPath)!, "synth.json"));
+        }
 
         var manifest = StellaManifestReader.Read(manifestPath);
         var root = new DataRoot(config.DataRoot is null ? Path.GetDirectoryName(manifestPath)! : config.Resolve(config.DataRoot));
@@ -47,6 +51,30 @@ public sealed class ClipFileSource : IClipSource
             ? File.ReadLines(truthPath).Select(l => JsonSerializer.Deserialize<SynthGroundTruth>(l)!).ToDictionary(t => t.ClipId)
             : [];
         return new ClipFileSource(manifest, new ClipFeaturizer(ModelConfig.Preset(config.Model), root, manifestPath), config.Seed, truth);
+    }
+
+    /// <summary>
+    /// Refuses a benchmark folder rendered with other options than the config's <c>synth:</c> section (e.g. by an older
+    /// version with fewer retrieval clips): training on it would silently measure another benchmark. Nothing is deleted.
+    /// </summary>
+    public static void RequireRenderedWith(SynthOptions wanted, string synthJson)
+    {
+        if (!File.Exists(synthJson))
+        {
+            return;
+        }
+
+        var rendered = JsonSerializer.Deserialize<SynthOptions>(File.ReadAllText(synthJson)) ?? new SynthOptions();
+        var differ = typeof(SynthOptions).GetProperties()
+            .Where(p => !Attribute.IsDefined(p, typeof(System.Text.Json.Serialization.JsonIgnoreAttribute)) && !Equals(p.GetValue(rendered), p.GetValue(wanted)))
+            .Select(p => $"{p.Name} {p.GetValue(rendered)} (config: {p.GetValue(wanted)})")
+            .ToList();
+        if (differ.Count > 0)
+        {
+            throw new Stella.Core.UserInputException(
+                $"{Path.GetDirectoryName(synthJson)} was rendered with other benchmark options than the config's 'synth:' section: " +
+                $"{string.Join(", ", differ)}; delete that folder to render it again, or point 'manifest:' elsewhere");
+        }
     }
 
     /// <summary>
