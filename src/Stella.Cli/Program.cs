@@ -9,6 +9,7 @@ root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(ManifestCommand.Create());
 root.Subcommands.Add(StreamTrainCommand.Create());
+root.Subcommands.Add(PretrainCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(ShardCommands.Preprocess());
 root.Subcommands.Add(ShardCommands.Replay());

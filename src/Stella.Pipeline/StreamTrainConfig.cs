@@ -79,6 +79,12 @@ public sealed class StreamTrainConfig
     /// </summary>
     public string? Init { get; set; }
 
+    /// <summary>
+    /// The authors' warm-up before the continual tasks (see <see cref="Warmup.WarmupConfig"/>): the run starts from its weights
+    /// (after <see cref="Init"/>, which the warm-up itself starts from). Default: unset (no warm-up).
+    /// </summary>
+    public Warmup.WarmupConfig? Warmup { get; set; }
+
     /// <summary>Loads a config file; a missing file, bad YAML or an unknown key is a <see cref="UserInputException"/> naming the file and line.</summary>
     public static StreamTrainConfig Load(string path)
     {
@@ -92,6 +98,15 @@ public sealed class StreamTrainConfig
         {
             var config = deserializer.Deserialize<StreamTrainConfig>(File.ReadAllText(path)) ?? new StreamTrainConfig();
             config.Source = Path.GetFullPath(path);
+            try
+            {
+                config.Warmup?.Validate();
+            }
+            catch (UserInputException e)
+            {
+                throw new UserInputException($"{path}: {e.Message}", e);
+            }
+
             return config;
         }
         catch (YamlException e)
@@ -108,7 +123,7 @@ public sealed class StreamTrainConfig
     private static string? UnknownKey(string message)
     {
         var match = System.Text.RegularExpressions.Regex.Match(message, "^Property '(?<key>.+)' not found on type '(?<type>[^']+)'");
-        var sections = new[] { (Type: typeof(StreamTrainConfig), Name: (string?)null), (Type: typeof(SynthOptions), Name: "synth") };
+        var sections = new[] { (Type: typeof(StreamTrainConfig), Name: (string?)null), (Type: typeof(SynthOptions), Name: "synth"), (Type: typeof(Warmup.WarmupConfig), Name: "warmup") };
         var section = sections.FirstOrDefault(s => s.Type.FullName == match.Groups["type"].Value);
         if (!match.Success || section.Type is null)
         {
@@ -146,7 +161,9 @@ public sealed class StreamTrainConfig
         var key = string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"{Manifest}|{DataRoot}|{synth}|{Subset}|{Method}|{Model}|{Device}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate:R}|{ContrastiveWeight:R}|{MemoryMib}|{MemoryItems}|{ProbePerClass}")
             // The initial weights, appended only when set, so the hashes (and checkpoints) of configs without it stay what they were.
-            + (Init is null ? string.Empty : $"|init={Init}");
+            + (Init is null ? string.Empty : $"|init={Init}")
+            // Likewise the warm-up (its cache folder is left out: where the weights lie does not change them).
+            + (Warmup is null ? string.Empty : $"|warmup={Warmup.Key()}");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
     }
 }

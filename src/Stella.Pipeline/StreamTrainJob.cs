@@ -41,7 +41,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
     public IClipSource? Source { get; init; }
 
     /// <summary>Live counters for a progress display.</summary>
-    public StreamProgress Progress { get; } = new();
+    public StreamProgress Progress { get; init; } = new();
 
     /// <summary>Test hook: called by every stage of the graph before its work on a clip; what it throws is that stage's failure.</summary>
     public Action<string, ClipRecord>? Fault { get; init; }
@@ -50,12 +50,6 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
     public async Task<string> RunAsync(bool resume, CancellationToken cancellationToken)
     {
         TorchRuntime.Initialize();
-        // Peak RSS is a per-process figure: the high-water mark otherwise carries earlier runs of this process (stella compare).
-        if (Stella.Core.Diagnostics.ProcessMemory.ResetPeak() is { } reason)
-        {
-            log($"note: peak RSS cannot be reset here ({reason}); it includes earlier work of this process");
-        }
-
         var state = new RunState();
         var checkpoints = new CheckpointStore(Path.Combine(outDir, "checkpoints"), config.Hash())
         {
@@ -77,6 +71,21 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
                 : $"--resume: {outDir} does not exist: check --out, or run without --resume to start");
         }
 
+        // The warm-up (when configured) runs before the first task, or is found in its cache. A resumed run loads it too (then its
+        // checkpoint's weights): what the initial weights set besides values (whether inter_pos trains) must be as in the first run.
+        string? warmup = null;
+        if (config.Warmup is not null)
+        {
+            warmup = await new Warmup.WarmupJob(config, Warmup.WarmupJob.CacheRoot(config, outDir), log) { Progress = Progress }.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // Peak RSS is a per-process figure: the high-water mark otherwise carries earlier work of this process (stella compare,
+        // the warm-up).
+        if (Stella.Core.Diagnostics.ProcessMemory.ResetPeak() is { } reason)
+        {
+            log($"note: peak RSS cannot be reset here ({reason}); it includes earlier work of this process");
+        }
+
         var source = Source ?? await ClipFileSource.OpenAsync(config, log, cancellationToken).ConfigureAwait(false);
         var manifest = source.Manifest;
         var model = ModelConfig.Preset(config.Model);
@@ -86,7 +95,15 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             config.Method,
             new ModelTrainer(model, new StellaOptions { Seed = (ulong)config.Seed, LearningRate = config.LearningRate, ContrastiveWeight = config.ContrastiveWeight }, TorchRuntime.ResolveDevice(config.Device)),
             new LearnerOptions { MemoryBytes = config.MemoryMib * 1024L * 1024, MemoryItems = config.MemoryItems, Seed = (ulong)config.Seed });
-        if (config.Init is { } init) { Stella.Model.Weights.InitWeights.Apply(learner.Trainer, config.Resolve(init), log); }
+        if (warmup is not null)
+        {
+            Stella.Model.Weights.InitWeights.Apply(learner.Trainer, warmup, log);
+        }
+        else if (config.Init is { } init)
+        {
+            Stella.Model.Weights.InitWeights.Apply(learner.Trainer, config.Resolve(init), log);
+        }
+
         var position = resume ? await checkpoints.LoadAsync(learner, cancellationToken).ConfigureAwait(false) : null;
         position ??= new StreamPosition(0, 0, 0);
         if (checkpoints.LoadedRunState is { } saved)
@@ -242,10 +259,12 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         var epochs = Math.Max(1, config.EpochsPerTask);
         if (joint)
         {
-            // Shuffled by the run seed over a canonical order (task, position), so clips and shards give the same stream.
-            var rng = new Random(config.Seed);
-            var shuffled = perTask.SelectMany(x => x).OrderBy(_ => rng.Next()).ToList();
-            return [Enumerable.Range(0, epochs).SelectMany(_ => shuffled).Select((x, i) => new ClipRequest(x.Clip, i, x.Task, x.Index)).ToList()];
+            // Shuffled anew every epoch (i.i.d. training) by the run seed and the epoch over a canonical order (task, position), so
+            // clips and shards give the same stream; the first epoch's order is the seed's alone.
+            var canonical = perTask.SelectMany(x => x).ToList();
+            return [Enumerable.Range(0, epochs)
+                .SelectMany(e => { var rng = new Random(unchecked(config.Seed + (e * 1_000_003))); return canonical.OrderBy(_ => rng.Next()).ToList(); })
+                .Select((x, i) => new ClipRequest(x.Clip, i, x.Task, x.Index)).ToList()];
         }
 
         return perTask.Select(list => Enumerable.Range(0, epochs).SelectMany(_ => list).Select((x, i) => new ClipRequest(x.Clip, i, x.Task, x.Index)).ToList()).ToList();

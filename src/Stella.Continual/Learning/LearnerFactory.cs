@@ -7,13 +7,14 @@ public static class LearnerFactory
 {
     /// <summary>Every method name, in the thesis' table order.</summary>
     public static readonly IReadOnlyList<string> Names =
-        ["finetune", "er", "der++", "lump", "mir", "stella", "stella-plus", "random", "lpis-only", "rca-only", "multitask"];
+        ["finetune", "er", "der++", "lump", "mir", "stella", "stella-plus", "random", "lpis-only", "rca-only", "multitask", "avm-only"];
 
     /// <summary>Creates the learner <paramref name="name"/> around <paramref name="trainer"/> (which it then owns).</summary>
     public static Learner Create(string name, ModelTrainer trainer, LearnerOptions options) => name.ToLowerInvariant() switch
     {
         "finetune" => new FinetuneLearner(trainer, options),
         "multitask" => new MultitaskLearner(trainer, options),
+        "avm-only" => new AvmLearner(trainer, options),
         "er" => new ExperienceReplayLearner(trainer, options, penalty: false),
         "der++" or "derpp" => new ExperienceReplayLearner(trainer, options, penalty: true),
         "lump" => new LumpLearner(trainer, options),

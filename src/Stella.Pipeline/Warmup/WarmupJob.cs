@@ -1,0 +1,159 @@
+using System.Globalization;
+using System.Text.Json;
+using Stella.Model;
+using Stella.Model.Config;
+using Stella.Model.Runtime;
+using Stella.Model.Weights;
+using Stella.Pipeline.Sources;
+using Stella.Pipeline.Telemetry;
+
+namespace Stella.Pipeline.Warmup;
+
+/// <summary>
+/// <c>stella pretrain</c> and the <c>warmup:</c> section of stream-train: the authors' warm-up as up to two stream-train runs
+/// on the warm-up (<c>base</c>) rows, so both have the graph's checkpoints, resume, quarantine and progress: (1) the backbone,
+/// Multitask learner (one i.i.d. stream reshuffled every epoch, MAE + contrastive), starting from the config's <c>init</c>;
+/// (2) when <c>avm_epochs</c> &gt; 0, the AVM alone (backbone frozen) from (1)'s weights. Each phase lies in a folder named by
+/// the hash of what makes its weights, so a finished phase is reused by any later run with the same settings, an interrupted
+/// one continues from its checkpoint, and a changed setting makes a new folder. The result is a weights folder for <c>init:</c>.
+/// </summary>
+public sealed class WarmupJob(StreamTrainConfig config, string root, Action<string> log)
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    /// <summary>The progress both phases report into (a display can follow it). Default: a fresh one.</summary>
+    public StreamProgress Progress { get; init; } = new();
+
+    /// <summary>Where the clips come from. Default: the config's manifest (<see cref="ClipFileSource"/>).</summary>
+    public IClipSource? Source { get; init; }
+
+    private WarmupConfig Settings => config.Warmup ?? new WarmupConfig();
+
+    /// <summary>The folder of phase (1), the backbone warm-up, under the cache root.</summary>
+    public string BackboneDir => Path.Combine(root, $"backbone-{Hash(BackboneKey())}");
+
+    /// <summary>The folder of phase (2), the AVM warm-up (inside phase (1)'s folder); null when <c>avm_epochs</c> is 0.</summary>
+    public string? AvmDir => Settings.AvmEpochs > 0 ? Path.Combine(BackboneDir, $"avm-{Hash(AvmKey())}") : null;
+
+    /// <summary>The weights folder the warm-up ends with (what <c>init:</c> takes).</summary>
+    public string WeightsDir => Path.Combine(AvmDir ?? BackboneDir, "weights");
+
+    /// <summary>The warm-up cache folder of <paramref name="config"/> for a run written to <paramref name="runDir"/>.</summary>
+    public static string CacheRoot(StreamTrainConfig config, string runDir) =>
+        config.Warmup?.Cache is { } cache ? config.Resolve(cache) : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(runDir))!, "warmup");
+
+    /// <summary>Runs what is not done yet (phase by phase) and returns the weights folder.</summary>
+    public async Task<string> RunAsync(CancellationToken ct)
+    {
+        Settings.Validate();
+        if (File.Exists(Path.Combine(WeightsDir, WeightsFolder.InfoName)))
+        {
+            log($"warm-up: reusing {WeightsDir} (same settings)");
+            return WeightsDir;
+        }
+
+        TorchRuntime.Initialize();
+        var source = new WarmupSource(Source ?? await ClipFileSource.OpenAsync(config, log, ct).ConfigureAwait(false));
+        var clips = source.Manifest.Split(Stella.Core.Manifests.ClipSplit.Train).Count();
+        await PhaseAsync("backbone", BackboneDir, Backbone(), source, clips, ct).ConfigureAwait(false);
+        var last = BackboneDir;
+        if (AvmDir is { } avmDir)
+        {
+            await PhaseAsync("AVM", avmDir, Avm(), source, clips, ct).ConfigureAwait(false);
+            last = avmDir;
+        }
+
+        WriteWeights(last);
+        log($"warm-up: weights in {WeightsDir}");
+        return WeightsDir;
+    }
+
+    /// <summary>Phase (1)'s stream-train config: Multitask on the warm-up rows, the warm-up's epochs, rate and batch.</summary>
+    internal StreamTrainConfig Backbone() => Phase("multitask", Settings.Epochs, config.Init);
+
+    /// <summary>Phase (2)'s: the AVM alone, from phase (1)'s run folder.</summary>
+    internal StreamTrainConfig Avm() => Phase("avm-only", Settings.AvmEpochs, BackboneDir);
+
+    private StreamTrainConfig Phase(string method, int epochs, string? init)
+    {
+        var phase = StreamTrainConfig.Load(config.Source ?? throw new InvalidOperationException("a warm-up needs a config loaded from a file"));
+        phase.Manifest = config.Manifest;
+        phase.DataRoot = config.DataRoot;
+        phase.Synth = config.Synth;
+        phase.Model = config.Model;
+        phase.Device = config.Device;
+        phase.Seed = config.Seed;
+        phase.Method = method;
+        phase.EpochsPerTask = epochs;
+        phase.LearningRate = Settings.LearningRate ?? config.LearningRate;
+        phase.BatchSize = Settings.BatchSize ?? config.BatchSize;
+        phase.ContrastiveWeight = config.ContrastiveWeight;
+        phase.Init = init is null ? null : config.Resolve(init);
+        phase.Subset = null;
+        phase.Warmup = null;
+        // The warm-up classes are no task's: a probe fitted on them would say nothing about the tasks.
+        phase.ProbePerClass = 0;
+        phase.Workers = config.Workers;
+        phase.PrefetchClips = config.PrefetchClips;
+        phase.CheckpointEvery = config.CheckpointEvery;
+        phase.MaxQuarantineShare = config.MaxQuarantineShare;
+        return phase;
+    }
+
+    private async Task PhaseAsync(string name, string dir, StreamTrainConfig phase, IClipSource source, int clips, CancellationToken ct)
+    {
+        var results = Path.Combine(dir, "results.json");
+        if (File.Exists(results))
+        {
+            log($"warm-up ({name}): done earlier in {dir}, kept");
+            return;
+        }
+
+        var resume = File.Exists(Path.Combine(dir, "checkpoints", "LATEST"));
+        log(string.Create(CultureInfo.InvariantCulture,
+            $"warm-up ({name}): {(resume ? "resuming" : "training")} on {clips} warm-up clips x {phase.EpochsPerTask} epochs, i.i.d., lr {phase.LearningRate:G3}, batch {phase.BatchSize} -> {dir}"));
+        Progress.SetPhase($"warm-up ({name})");
+        await new StreamTrainJob(phase, dir, line => log($"  warm-up ({name}): {line}")) { Source = source, Progress = Progress }
+            .RunAsync(resume, ct).ConfigureAwait(false);
+        File.WriteAllText(Path.Combine(dir, "warmup.json"), JsonSerializer.Serialize(
+            new { phase = name, method = phase.Method, epochs = phase.EpochsPerTask, learning_rate = phase.LearningRate, batch_size = phase.BatchSize, clips, init = phase.Init, seed = phase.Seed, model = phase.Model },
+            Json));
+    }
+
+    private void WriteWeights(string runDir)
+    {
+        // Written beside and renamed into place, so a stop while writing never leaves a folder that looks finished.
+        var partial = WeightsDir + ".partial";
+        if (Directory.Exists(partial))
+        {
+            Directory.Delete(partial, recursive: true);
+        }
+
+        var model = ModelConfig.Preset(config.Model);
+        using (var trainer = new ModelTrainer(model, new StellaOptions { Seed = (ulong)config.Seed }, TorchRuntime.ResolveDevice(config.Device)))
+        {
+            var (from, tensors) = WeightsFolder.Load(runDir, trainer.Backbone, trainer.Avm);
+            WeightsFolder.Write(partial, trainer.Backbone, trainer.Avm, new WeightsInfo(model.Name, $"stella pretrain ({from})", "backbone.bin", "avm.bin", tensors));
+        }
+
+        Directory.Move(partial, WeightsDir);
+    }
+
+    /// <summary>What makes phase (1)'s weights: the data, model, device, seed, initial weights and the warm-up's training settings.</summary>
+    private string BackboneKey()
+    {
+        var synth = config.Synth is null ? "-" : JsonSerializer.Serialize(config.Synth);
+        var s = Settings;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{config.Resolve(config.Manifest)}|{config.DataRoot}|{synth}|{config.Model}|{config.Device}|{config.Seed}|{config.Init}|{config.ContrastiveWeight:R}|{s.Epochs}|{s.LearningRate ?? config.LearningRate:R}|{s.BatchSize ?? config.BatchSize}");
+    }
+
+    private string AvmKey()
+    {
+        var s = Settings;
+        return string.Create(CultureInfo.InvariantCulture, $"{s.AvmEpochs}|{s.LearningRate ?? config.LearningRate:R}|{s.BatchSize ?? config.BatchSize}");
+    }
+
+    private static string Hash(string key) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..12];
+}
