@@ -14,12 +14,14 @@ internal static class CompareCommand
         var config = new Option<string>("--config") { Description = "Job config (YAML) every run uses.", DefaultValueFactory = _ => "pipelines/synth.yaml" };
         var output = new Option<string>("--out") { Description = "Folder for runs/<method>-s<seed>/, compare.md, compare.csv and plots/.", Required = true };
         var init = new Option<string?>("--init") { Description = "Start every run from these weights: a folder from 'stella weights import', a run folder or a checkpoint folder (weights only)." };
+        var reference = new Option<string>("--reference") { Description = "Method every other one is paired against, seed by seed (compare.md's 'Paired against' section, plots/paired.png); skipped when it is not among --methods.", DefaultValueFactory = _ => "der++" };
         var fromClips = new Option<bool>("--from-clips") { Description = "Decode the clips in every run instead of preprocessing each seed's clips once into patch shards (same results, slower)." };
         var command = new Command("compare",
             "Run each method with each seed (finished runs are kept, interrupted ones resume), then write Table 2.1/2.2/2.3-style tables " +
-            "(mean ± std over seeds, best in bold, second underlined) as Markdown and CSV, with A/F and modality-gap plots.")
+            "(mean ± std over seeds, best in bold, second underlined) as Markdown and CSV, with A/F and modality-gap plots, and each method's " +
+            "paired differences against --reference with 95% intervals over seeds and over clips and a verdict.")
         {
-            methods, seeds, config, output, fromClips, init,
+            methods, seeds, config, output, fromClips, init, reference,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -29,7 +31,7 @@ internal static class CompareCommand
                 .ToList();
             using var stop = new StopSignals(ct);
             await new CompareJob(parse.GetValue(config)!, methodList, seedList, parse.GetValue(output)!, line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}"))
-                { FromShards = !parse.GetValue(fromClips), Init = parse.GetValue(init) is { } i ? Path.GetFullPath(i) : null }.RunAsync(stop.Token);
+                { FromShards = !parse.GetValue(fromClips), Reference = parse.GetValue(reference)!.Trim(), Init = parse.GetValue(init) is { } i ? Path.GetFullPath(i) : null }.RunAsync(stop.Token);
             return 0;
         });
         return command;

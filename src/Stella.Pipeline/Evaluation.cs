@@ -17,7 +17,9 @@ namespace Stella.Pipeline;
 /// <param name="Probe">Linear-probe classification accuracy (percent) of each task's retrieval clips; null without a probe set.</param>
 /// <param name="Seen">Tasks the learner had seen when this evaluation ran: the first <c>t + 1</c> after task t of a task stream, all
 /// of them after a joint (Multitask) stream.</param>
-public sealed record Evaluation(double[][] A2V, double[][] V2A, double[] Gap, double?[] Localization, double[]? Probe = null, int Seen = 0)
+/// <param name="Ranks">The rank of every retrieval query's true pair (what <see cref="A2V"/> and <see cref="V2A"/> are computed
+/// from); null in the run_state.json of checkpoints written before ranks were kept.</param>
+public sealed record Evaluation(double[][] A2V, double[][] V2A, double[] Gap, double?[] Localization, double[]? Probe = null, int Seen = 0, QueryRanks? Ranks = null)
 {
     /// <summary>Mean of the finite per-task values over the tasks seen (NaN when none is finite): the one "seen tasks" average.</summary>
     public double MeanOverSeen(IEnumerable<double?> perTask) =>
@@ -35,3 +37,13 @@ public sealed record Evaluation(double[][] A2V, double[][] V2A, double[] Gap, do
     /// <summary>Mean localization accuracy over the seen tasks that have ground truth (NaN when none has).</summary>
     public double SeenLocalization() => MeanOverSeen(Localization);
 }
+
+/// <summary>
+/// The 1-based rank of each retrieval query's true pair in one evaluation, per task, queries in manifest order: the same index
+/// is the same clip in every evaluation of a run and in every run over the same retrieval clips (a seed's methods), which is
+/// what makes a paired comparison of two runs possible.
+/// </summary>
+/// <param name="Clips">Clip ids of the queries: [task][query].</param>
+/// <param name="A2V">Ranks of the audio queries against the video gallery: [task][query].</param>
+/// <param name="V2A">Ranks of the video queries against the audio gallery: [task][query].</param>
+public sealed record QueryRanks(string[][] Clips, int[][] A2V, int[][] V2A);

@@ -19,6 +19,9 @@ public sealed class Evaluator
     /// <summary>The k of R@k.</summary>
     public static readonly int[] Ks = [1, 5, 10];
 
+    /// <summary>R@k (percent) for each k of <see cref="Ks"/> from one task's query ranks: the one formula the run and every recomputation from stored ranks use.</summary>
+    public static double[] Recalls(IReadOnlyList<int> ranks) => Ks.Select(k => Retrieval.RecallAt(ranks, k)).ToArray();
+
     private readonly IReadOnlyList<ClipOutcome> _clips;
     private readonly int _tasks;
     private readonly IReadOnlyDictionary<string, SynthGroundTruth> _truth;
@@ -49,14 +52,18 @@ public sealed class Evaluator
         var v2a = new double[_tasks][];
         var gap = new double[_tasks];
         var loc = new double?[_tasks];
+        var clipIds = new string[_tasks][];
+        var ranksA2V = new int[_tasks][];
+        var ranksV2A = new int[_tasks][];
         var (qa, qv) = (audio, video);
         for (var t = 0; t < _tasks; t++)
         {
             var rows = Enumerable.Range(0, _clips.Count).Where(i => _clips[i].Clip.Task == t).ToList();
             var ra = Retrieval.Ranks(qa, qv, rows);
             var rv = Retrieval.Ranks(qv, qa, rows);
-            a2v[t] = Ks.Select(k => Retrieval.RecallAt(ra, k)).ToArray();
-            v2a[t] = Ks.Select(k => Retrieval.RecallAt(rv, k)).ToArray();
+            a2v[t] = Recalls(ra);
+            v2a[t] = Recalls(rv);
+            (clipIds[t], ranksA2V[t], ranksV2A[t]) = (rows.Select(i => _clips[i].Clip.ClipId).ToArray(), ra, rv);
             gap[t] = rows.Count == 0 ? double.NaN : ModalityGap.Compute(rows.Select(i => qa[i]).ToArray(), rows.Select(i => qv[i]).ToArray());
             var hits = rows.Select(i => Localize(i, attention[i], c.FrameSize, c.Patch)).Where(h => h is not null).ToList();
             loc[t] = hits.Count == 0 ? null : 100.0 * hits.Count(h => h == true) / hits.Count;
@@ -76,7 +83,7 @@ public sealed class Evaluator
             }).ToArray();
         }
 
-        return new Evaluation(a2v, v2a, gap, loc, probe);
+        return new Evaluation(a2v, v2a, gap, loc, probe, Ranks: new QueryRanks(clipIds, ranksA2V, ranksV2A));
     }
 
     /// <summary>

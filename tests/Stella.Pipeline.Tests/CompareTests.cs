@@ -63,11 +63,61 @@ public sealed class CompareTests
         Assert.Equal("11.0 ± 1.4", er[7]);
 
         var csv = await File.ReadAllLinesAsync(Path.Combine(dir, "compare.csv"));
-        Assert.Contains("retrieval_a2v,er,R@10 A,42,2.828,2", csv);
-        Assert.Contains("efficiency,er,samples/s,6,1.414,2", csv);
-        Assert.Contains("quality,stella,linear probe after last (%),80,0,2", csv);
+        // One header for the table rows and the paired rows: the table rows leave the paired columns empty.
+        Assert.Equal("table,method,metric,mean,std,n,mean_diff,lo_seed,hi_seed,lo_boot,hi_boot,wins,verdict", csv[0]);
+        Assert.Contains("retrieval_a2v,er,R@10 A,42,2.828,2,,,,,,,", csv);
+        Assert.Contains("efficiency,er,samples/s,6,1.414,2,,,,,,,", csv);
+        Assert.Contains("quality,stella,linear probe after last (%),80,0,2,,,,,,,", csv);
+        // der++ is the default reference: stella's R@10 A is 20 and 24 points above it (no ranks in these runs: no bootstrap).
+        Assert.Contains("paired,stella,a2v R@10 A,,,2,22,-3.412,47.412,,,2,not separable", csv);
         Assert.True(File.Exists(Path.Combine(dir, "plots", "a_f.png")));
         Assert.True(File.Exists(Path.Combine(dir, "plots", "modality_gap.png")));
+    }
+
+    [Fact]
+    public async Task Compare_PairedAgainstTheReference_WritesDifferencesIntervalsAndVerdicts()
+    {
+        var dir = TestData.TempDir();
+        var config = Path.Combine(dir, "job.yaml");
+        await File.WriteAllTextAsync(config, "name: t\nmanifest: missing/manifest.csv\n");
+        foreach (var seed in new[] { 0, 1, 2 })
+        {
+            // stella finds every clip first, der++ ranks them anywhere in 1..50; er is der++ on every clip.
+            FakeRuns.Write(dir, FakeRuns.WithRanks("stella", seed, FakeRuns.Constant(1, 6)));
+            FakeRuns.Write(dir, FakeRuns.WithRanks("der++", seed, FakeRuns.Mixed(seed, 6)));
+            FakeRuns.Write(dir, FakeRuns.WithRanks("er", seed, FakeRuns.Mixed(seed, 6)));
+        }
+
+        var lines = new List<string>();
+        var md = await File.ReadAllTextAsync(await new CompareJob(config, ["der++", "stella", "er"], [0, 1, 2], dir, lines.Add).RunAsync(CancellationToken.None));
+
+        Assert.Equal(9, lines.Count(l => l.Contains("finished earlier, kept", StringComparison.Ordinal)));
+        var paired = md.Split("## Paired against der++\n")[1].Split("\n## ")[0];
+        Assert.Contains("**95% over seeds (t)**", paired);
+        Assert.Contains("**verdict** at 95%", paired);
+        Assert.Contains("![paired differences against der++](plots/paired.png)", paired);
+        string[] Row(string direction, string method, string metric) => paired.Split("### " + direction)[1].Split("### ")[0].Split('\n')
+            .Single(l => l.StartsWith($"| {method} | {metric} |", StringComparison.Ordinal)).Split('|').Select(c => c.Trim()).ToArray();
+        // columns: "", method, metric, mean diff, over seeds, bootstrap, wins, verdict
+        var stella = Row("audio -> video", "stella", "avg A");
+        Assert.Equal(("3/3", "**better**"), (stella[6], stella[7]));
+        Assert.StartsWith("+", stella[3], StringComparison.Ordinal);
+        var er = Row("video -> audio", "er", "R@10 A");
+        Assert.Equal(("0.00", "[0.00, 0.00]", "[0.00, 0.00]", "0/3", "not separable"), (er[3], er[4], er[5], er[6], er[7]));
+        Assert.DoesNotContain(paired.Split('\n'), l => l.StartsWith("| der++ |", StringComparison.Ordinal));
+
+        var csv = await File.ReadAllLinesAsync(Path.Combine(dir, "compare.csv"));
+        Assert.Equal(2 * 16, csv.Count(l => l.StartsWith("paired,", StringComparison.Ordinal)));
+        Assert.Contains("paired,er,v2a R@10 A,,,3,0,0,0,0,0,0,not separable", csv);
+        Assert.Single(csv, l => l.StartsWith("paired,stella,a2v avg A,", StringComparison.Ordinal) && l.EndsWith(",3,better", StringComparison.Ordinal));
+        var png = await File.ReadAllBytesAsync(Path.Combine(dir, "plots", "paired.png"));
+        Assert.True(png.Length > 2000 && png[1] == (byte)'P' && png[2] == (byte)'N' && png[3] == (byte)'G');
+
+        // A reference that is not among the methods: the section says why and holds nothing else.
+        var without = await File.ReadAllTextAsync(await new CompareJob(config, ["stella", "er"], [0, 1, 2], dir, _ => { }) { Reference = "lump" }.RunAsync(CancellationToken.None));
+        var skipped = without.Split("## Paired against lump\n\n")[1].Split('\n')[0];
+        Assert.Equal("Skipped: the reference 'lump' is not among the methods compared (stella, er); choose one with --reference.", skipped);
+        Assert.DoesNotContain("plots/paired.png", without);
     }
 
     [Fact]

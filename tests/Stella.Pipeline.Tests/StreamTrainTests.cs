@@ -63,6 +63,21 @@ public sealed class StreamTrainTests
             Assert.InRange(root.GetProperty(direction).GetProperty("avg").GetProperty("A").GetDouble(), 0, 100);
         }
 
+        // The per-query ranks recompute the stored A and F (and accuracy matrices) exactly as the run computed them.
+        var run = RunResults.Read(results);
+        Assert.Equal(2, run.Ranks!.A2V.Count);
+        Assert.Equal([4, 4], run.Ranks.Clips.Select(c => c.Length));
+        foreach (var direction in Stella.Pipeline.Compare.PairedStatistics.Directions)
+        {
+            var stored = direction == "a2v" ? run.A2V : run.V2A;
+            var recomputed = Results.ScoresFromRanks(run.Ranks.Of(direction), run.Tasks.Count);
+            foreach (var k in Stella.Pipeline.Compare.PairedStatistics.Ks)
+            {
+                Assert.Equal((stored[k].A, stored[k].F), (recomputed[k].A, recomputed[k].F));
+                Assert.Equal(stored[k].Acc, recomputed[k].Acc);
+            }
+        }
+
         Assert.All(root.GetProperty("modality_gap_final").EnumerateArray(), g => Assert.InRange(g.GetDouble(), 0, 2));
         Assert.All(root.GetProperty("localization").EnumerateArray().SelectMany(r => r.EnumerateArray()),
             l => Assert.True(l.ValueKind == JsonValueKind.Null || l.GetDouble() is >= 0 and <= 100));

@@ -8,7 +8,8 @@ namespace Stella.Pipeline.Compare;
 /// <c>stella compare</c>: runs every method with every seed on one config (finished runs are kept, interrupted ones resumed), then
 /// writes the thesis' tables over seeds as Markdown and CSV: retrieval A and F per direction and k (Table 2.1), efficiency
 /// (Table 2.2), the selection ablation when its variants are among the methods (Table 2.3), with mean, standard deviation, the
-/// best value in bold and the second underlined; plus A/F bars and the modality gap over tasks per method.
+/// best value in bold and the second underlined; plus A/F bars and the modality gap over tasks per method; and every method paired
+/// against a reference (<see cref="Reference"/>, <see cref="PairedStatistics"/>) per seed, with intervals over seeds and over clips.
 /// </summary>
 public sealed class CompareJob(string configPath, IReadOnlyList<string> methods, IReadOnlyList<int> seeds, string outDir, Action<string> log)
 {
@@ -22,6 +23,12 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
 
     /// <summary>Initial weights every run starts from (replaces the config's <c>init</c>); null keeps the config's.</summary>
     public string? Init { get; init; }
+
+    /// <summary>
+    /// The method every other one is paired against in compare.md's "Paired against" section; when it is not among the methods,
+    /// the section says so and holds nothing else. Default der++.
+    /// </summary>
+    public string Reference { get; init; } = "der++";
 
     /// <summary>Runs what is missing and writes compare.md, compare.csv and the plots; returns compare.md's path.</summary>
     public async Task<string> RunAsync(CancellationToken ct)
@@ -96,7 +103,7 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         }
 
         var md = new StringBuilder();
-        var csv = new StringBuilder("table,method,metric,mean,std,n\n");
+        var csv = new StringBuilder($"table,method,metric,mean,std,n,{PairedColumns}\n");
         var config = StreamTrainConfig.Load(configPath);
         md.Append(CultureInfo.InvariantCulture, $"# Method comparison\n\nConfig `{configPath}` ({config.Model} model, {config.EpochsPerTask} pass(es) per task, batch {config.BatchSize}); seeds {string.Join(", ", seeds)}; mean ± std over seeds; **best**, <u>second</u>. A: average accuracy after the last task (higher is better); F: forgetting (lower is better).\n\n");
         foreach (var (direction, title) in new[] { ("a2v", "audio -> video"), ("v2a", "video -> audio") })
@@ -135,6 +142,7 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         }
 
         var plots = Directory.CreateDirectory(Path.Combine(outDir, "plots")).FullName;
+        Paired(md, csv, results, plots);
         Plots.MethodBars(Path.Combine(plots, "a_f.png"), methods,
             [
                 ("a->v avg A", rows.Select(r => r.Mean(x => x.A2V["avg"].A)).ToArray(), rows.Select(r => r.Std(x => x.A2V["avg"].A)).ToArray()),
@@ -167,7 +175,7 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
             {
                 var mean = means[j][i];
                 var std = rows[i].Std(c.Pick);
-                csv.Append(CultureInfo.InvariantCulture, $"{key},{rows[i].Method},{c.Name},{mean:0.###},{std:0.###},{rows[i].Runs.Count}\n");
+                csv.Append(CultureInfo.InvariantCulture, $"{key},{rows[i].Method},{c.Name},{mean:0.###},{std:0.###},{rows[i].Runs.Count}{EmptyPaired}\n");
                 if (!double.IsFinite(mean))
                 {
                     return "n/a";
@@ -180,6 +188,76 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         }
 
         md.Append('\n');
+    }
+
+    private const string PairedColumns = "mean_diff,lo_seed,hi_seed,lo_boot,hi_boot,wins,verdict";
+
+    // The table rows leave the paired columns empty: one header for the whole file, so CSV readers take it as one table.
+    private static readonly string EmptyPaired = new(',', PairedColumns.Count(c => c == ',') + 1);
+
+    private void Paired(StringBuilder md, StringBuilder csv, Dictionary<(string Method, int Seed), RunResults> results, string plots)
+    {
+        md.Append(CultureInfo.InvariantCulture, $"## Paired against {Reference}\n\n");
+        if (!methods.Contains(Reference))
+        {
+            md.Append(CultureInfo.InvariantCulture, $"Skipped: the reference '{Reference}' is not among the methods compared ({string.Join(", ", methods)}); choose one with --reference.\n\n");
+            return;
+        }
+
+        var others = methods.Where(m => m != Reference).ToList();
+        if (others.Count == 0)
+        {
+            md.Append("Skipped: no method other than the reference.\n\n");
+            return;
+        }
+
+        md.Append(CultureInfo.InvariantCulture, $"""
+            Each method minus {Reference}, seed by seed, in percentage points: every method of a seed trains on the same clips, in the same order, from the same initial weights, so the per-seed difference is paired. A: higher is better; F: lower is better.
+
+            **mean diff**: mean over seeds of the per-seed differences. **95% over seeds (t)**: Student-t interval on the per-seed differences (n - 1 degrees of freedom; none for one seed). **95% bootstrap over clips**: each seed's retrieval queries are resampled with replacement within each task (the same clips for the method and the reference, and for every evaluation), A and F recomputed from the runs' per-query ranks, the per-seed differences averaged over seeds; {PairedStatistics.Resamples} resamples from a fixed seed, 2.5% and 97.5% percentiles; n/a where a run has no ranks (a results.json of an older version) or the two runs did not query the same clips. **wins**: seeds on which the method is strictly better. **verdict** at 95%: better (worse) when every available interval excludes 0 on the better (worse) side, i.e. both when both exist and the one that exists otherwise; else not separable. The interval over seeds measures what changes from seed to seed (clip order, initial weights, the learner's own randomness), the bootstrap only the finite set of retrieval clips; requiring both keeps a difference that one of them alone would call real but the other not from being reported as one.
+
+
+            """);
+        var rows = others.SelectMany(m => PairedStatistics.Compare(m, seeds.Select(s => (s, results[(m, s)], results[(Reference, s)])).ToList())).ToList();
+        string Diff(double v) => v.ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture);
+        string Number(double? v) => v is { } x ? x.ToString("0.###", CultureInfo.InvariantCulture) : string.Empty;
+        foreach (var (direction, title) in new[] { ("a2v", "audio -> video"), ("v2a", "video -> audio") })
+        {
+            md.Append(CultureInfo.InvariantCulture, $"### {title}\n\n| method | metric | mean diff | 95% over seeds (t) | 95% bootstrap over clips | wins | verdict |\n|---|---|---|---|---|---|---|\n");
+            foreach (var row in rows.Where(r => r.Metric.StartsWith(direction + " ", StringComparison.Ordinal)))
+            {
+                var metric = row.Metric[(direction.Length + 1)..];
+                if (row.N == 0)
+                {
+                    md.Append(CultureInfo.InvariantCulture, $"| {row.Method} | {metric} | n/a | n/a | n/a | n/a | n/a |\n");
+                    continue;
+                }
+
+                var seedsCell = row.OverSeeds is { } t ? $"[{Diff(t.Lo)}, {Diff(t.Hi)}]" : $"n/a ({row.N} seed)";
+                var bootCell = row.Bootstrap is { } b ? $"[{Diff(b.Lo)}, {Diff(b.Hi)}]" : "n/a";
+                var verdict = row.Verdict == "not separable" ? row.Verdict : $"**{row.Verdict}**";
+                md.Append(CultureInfo.InvariantCulture, $"| {row.Method} | {metric} | {Diff(row.MeanDiff)} | {seedsCell} | {bootCell} | {row.Wins}/{row.N} | {verdict} |\n");
+            }
+
+            md.Append('\n');
+        }
+
+        foreach (var row in rows)
+        {
+            var mean = double.IsFinite(row.MeanDiff) ? (double?)row.MeanDiff : null;
+            csv.Append(CultureInfo.InvariantCulture,
+                $"paired,{row.Method},{row.Metric},,,{row.N},{Number(mean)},{Number(row.OverSeeds?.Lo)},{Number(row.OverSeeds?.Hi)},{Number(row.Bootstrap?.Lo)},{Number(row.Bootstrap?.Hi)},{row.Wins},{row.Verdict}\n");
+        }
+
+        (double, double) Bounds(Interval? i) => i is { } x ? (x.Lo, x.Hi) : (double.NaN, double.NaN);
+        Plots.PairedDifferences(Path.Combine(plots, "paired.png"), others,
+            new[] { "a2v avg A", "a2v avg F", "v2a avg A", "v2a avg F" }.Select(name =>
+            {
+                var of = others.Select(m => rows.Single(r => r.Method == m && r.Metric == name)).ToList();
+                return (name.Replace("2", "->", StringComparison.Ordinal), of.Select(r => r.MeanDiff).ToArray(), of.Select(r => Bounds(r.OverSeeds)).ToArray(), of.Select(r => Bounds(r.Bootstrap)).ToArray());
+            }).ToList(),
+            $"method - {Reference}: avg A and avg F with 95% intervals");
+        md.Append(CultureInfo.InvariantCulture, $"![paired differences against {Reference}](plots/paired.png)\n\n");
     }
 
     private sealed record Column(string Name, Func<RunResults, double> Pick, bool HigherIsBetter);

@@ -98,6 +98,58 @@ public static class Plots
     }
 
     /// <summary>
+    /// Paired differences against a reference: one group per metric, per method a point at the mean difference with its 95%
+    /// interval over seeds (circle, left) and over clips (square, right) as error bars, and a dashed zero line. Missing intervals
+    /// (NaN bounds) draw the point alone.
+    /// </summary>
+    public static void PairedDifferences(string path, IReadOnlyList<string> methods, IReadOnlyList<(string Metric, double[] Mean, (double Lo, double Hi)[] Seeds, (double Lo, double Hi)[] Clips)> metrics, string title)
+    {
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        var ticks = new List<Tick>();
+        plot.Add.HorizontalLine(0, 1.5f, Colors.Gray, LinePattern.Dashed);
+        for (var g = 0; g < metrics.Count; g++)
+        {
+            var (metric, mean, seeds, clips) = metrics[g];
+            for (var m = 0; m < methods.Count; m++)
+            {
+                var x = (g * (methods.Count + 1)) + m;
+                foreach (var (offset, interval, shape) in new[] { (-0.15, seeds[m], MarkerShape.FilledCircle), (0.15, clips[m], MarkerShape.FilledSquare) })
+                {
+                    if (!double.IsFinite(mean[m]))
+                    {
+                        continue;
+                    }
+
+                    plot.Add.Marker(x + offset, mean[m], shape, 8, palette.GetColor(m));
+                    if (double.IsFinite(interval.Lo) && double.IsFinite(interval.Hi))
+                    {
+                        var bar = plot.Add.ErrorBar([x + offset], [mean[m]], [0.0]);
+                        bar.YErrorPositive = [interval.Hi - mean[m]];
+                        bar.YErrorNegative = [mean[m] - interval.Lo];
+                        bar.Color = palette.GetColor(m);
+                    }
+                }
+            }
+
+            ticks.Add(new Tick((g * (methods.Count + 1)) + ((methods.Count - 1) / 2.0), metric));
+        }
+
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
+        for (var m = 0; m < methods.Count; m++)
+        {
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = methods[m], FillColor = palette.GetColor(m) });
+        }
+
+        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "95% over seeds (t)", MarkerShape = MarkerShape.FilledCircle, MarkerColor = Colors.Black, MarkerSize = 8 });
+        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "95% bootstrap over clips", MarkerShape = MarkerShape.FilledSquare, MarkerColor = Colors.Black, MarkerSize = 8 });
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.Title(title);
+        plot.YLabel("method - reference (% points)");
+        plot.SavePng(path, 200 + (metrics.Count * methods.Count * 60), 450);
+    }
+
+    /// <summary>
     /// Frames (uint8 [rows][frames, size, size, 3]) with an attention map ([rows][frames * grid * grid], one value per patch) laid
     /// over them in red, the ground-truth source box in green where known, the most attended patch outlined in yellow.
     /// </summary>

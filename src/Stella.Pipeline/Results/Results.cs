@@ -36,30 +36,6 @@ public static class Results
     {
         var evals = state.Evaluations;
         var taskNames = manifest.Tasks.Tasks.Select(t => t.Name).ToList();
-        var square = evals.Count == taskNames.Count;
-        IReadOnlyDictionary<string, RecallScores> Direction(Func<Evaluation, double[][]> pick)
-        {
-            var byK = new Dictionary<string, RecallScores>();
-            var a = new List<double>();
-            var f = new List<double>();
-            for (var k = 0; k < Evaluator.Ks.Length; k++)
-            {
-                var acc = evals.Select(e => pick(e).Select(row => Math.Round(row[k], 3)).ToArray()).ToArray();
-                var average = square ? ContinualScores.Average(acc) : acc[^1].Average();
-                double? forgetting = square ? ContinualScores.Forgetting(acc) : null;
-                a.Add(average);
-                if (forgetting is { } fv)
-                {
-                    f.Add(fv);
-                }
-
-                byK[$"R@{Evaluator.Ks[k]}"] = new RecallScores { Acc = acc, A = Math.Round(average, 3), F = forgetting is null ? null : Math.Round(forgetting.Value, 3) };
-            }
-
-            byK["avg"] = new RecallScores { A = Math.Round(a.Average(), 3), F = f.Count == 0 ? null : Math.Round(f.Average(), 3) };
-            return byK;
-        }
-
         double?[] Finite(IEnumerable<double> values, int digits) => values.Select(v => RunResults.Finite(v, digits)).ToArray();
         var trainSeconds = Math.Max(1e-9, state.TrainSeconds);
         return new RunResults
@@ -69,8 +45,8 @@ public static class Results
             Model = config.Model,
             Tasks = taskNames,
             EvaluatedAfter = learner.NeedsJointStream ? ["all tasks (joint stream)"] : taskNames.Take(evals.Count).ToList(),
-            A2V = Direction(e => e.A2V),
-            V2A = Direction(e => e.V2A),
+            A2V = Scores(evals.Select(e => e.A2V).ToList(), taskNames.Count),
+            V2A = Scores(evals.Select(e => e.V2A).ToList(), taskNames.Count),
             ModalityGap = evals.Select(e => Finite(e.Gap, 4)).ToList(),
             ModalityGapSeen = evals.Select(e => RunResults.Finite(e.SeenGap(), 4)).ToList(),
             ModalityGapFinal = evals.Count == 0 ? [] : Finite(evals[^1].Gap, 4),
@@ -91,8 +67,46 @@ public static class Results
             },
             Quarantined = quarantined,
             ConfigHash = config.Hash(),
+            Ranks = RunRanks.From(evals),
         };
     }
+
+    /// <summary>
+    /// One direction's results.json entry from its R@k per evaluation and task (<paramref name="recalls"/>: [evaluation][task][k],
+    /// k as in <see cref="Evaluator.Ks"/>): per k the accuracy matrix (rounded to 3 digits), A (mean over tasks after the last
+    /// evaluation) and F (<see cref="ContinualScores.Forgetting"/>; null unless there is one evaluation per task), and their mean
+    /// over k as "avg".
+    /// </summary>
+    public static IReadOnlyDictionary<string, RecallScores> Scores(IReadOnlyList<double[][]> recalls, int tasks)
+    {
+        var square = recalls.Count == tasks;
+        var byK = new Dictionary<string, RecallScores>();
+        var a = new List<double>();
+        var f = new List<double>();
+        for (var k = 0; k < Evaluator.Ks.Length; k++)
+        {
+            var acc = recalls.Select(e => e.Select(row => Math.Round(row[k], 3)).ToArray()).ToArray();
+            var average = square ? ContinualScores.Average(acc) : acc[^1].Average();
+            double? forgetting = square ? ContinualScores.Forgetting(acc) : null;
+            a.Add(average);
+            if (forgetting is { } fv)
+            {
+                f.Add(fv);
+            }
+
+            byK[$"R@{Evaluator.Ks[k]}"] = new RecallScores { Acc = acc, A = Math.Round(average, 3), F = forgetting is null ? null : Math.Round(forgetting.Value, 3) };
+        }
+
+        byK["avg"] = new RecallScores { A = Math.Round(a.Average(), 3), F = f.Count == 0 ? null : Math.Round(f.Average(), 3) };
+        return byK;
+    }
+
+    /// <summary>
+    /// <see cref="Scores"/> recomputed from stored query ranks ([evaluation][task][query]) exactly as the run computed it: R@k of
+    /// each task's ranks by <see cref="Evaluator.Recalls"/>, then the same A and F.
+    /// </summary>
+    public static IReadOnlyDictionary<string, RecallScores> ScoresFromRanks(IReadOnlyList<int[][]> ranks, int tasks) =>
+        Scores(ranks.Select(e => e.Select(Evaluator.Recalls).ToArray()).ToList(), tasks);
 
     /// <summary>Mean modality gap over the tasks seen so far, after each task.</summary>
     public static double[] SeenGap(IReadOnlyList<Evaluation> evals) =>

@@ -58,6 +58,15 @@ public sealed record RunResults
     /// <summary>Hash of the settings that change results.</summary>
     [JsonPropertyName("config_hash")] public required string ConfigHash { get; init; }
 
+    /// <summary>
+    /// The rank of every retrieval query in every evaluation, which <see cref="A2V"/> and <see cref="V2A"/> are computed from
+    /// (<see cref="Results.ScoresFromRanks"/>): what a paired bootstrap over clips resamples. Null in results.json files written
+    /// before ranks were kept, and where an evaluation of the run had none (a checkpoint of such a version resumed).
+    /// </summary>
+    [JsonPropertyName("ranks")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RunRanks? Ranks { get; init; }
+
     /// <summary>Reads a results.json; a file that is not one is refused by name.</summary>
     public static RunResults Read(string path)
     {
