@@ -79,6 +79,13 @@ public sealed class StreamTrainConfig
     /// </summary>
     public string? Init { get; set; }
 
+    /// <summary>
+    /// The authors' training augmentations (<c>augment:</c> with <c>random_window</c>, <c>multi_scale_crop</c>, <c>fbank_noise</c>,
+    /// <c>time_roll</c>), each drawn per (seed, task, epoch, clip). Training clips from media files only (patch shards hold one
+    /// window). Default: all off.
+    /// </summary>
+    public Augment.AugmentOptions Augment { get; set; } = new();
+
     /// <summary>Loads a config file; a missing file, bad YAML or an unknown key is a <see cref="UserInputException"/> naming the file and line.</summary>
     public static StreamTrainConfig Load(string path)
     {
@@ -108,7 +115,7 @@ public sealed class StreamTrainConfig
     private static string? UnknownKey(string message)
     {
         var match = System.Text.RegularExpressions.Regex.Match(message, "^Property '(?<key>.+)' not found on type '(?<type>[^']+)'");
-        var sections = new[] { (Type: typeof(StreamTrainConfig), Name: (string?)null), (Type: typeof(SynthOptions), Name: "synth") };
+        var sections = new[] { (Type: typeof(StreamTrainConfig), Name: (string?)null), (Type: typeof(SynthOptions), Name: "synth"), (Type: typeof(Augment.AugmentOptions), Name: "augment") };
         var section = sections.FirstOrDefault(s => s.Type.FullName == match.Groups["type"].Value);
         if (!match.Success || section.Type is null)
         {
@@ -136,8 +143,8 @@ public sealed class StreamTrainConfig
     /// A short hash of every setting that can change the results: the data (manifest, data root, the rendered benchmark's
     /// options, subset), the learner and its training settings, the device (its kernels round differently), and the linear
     /// probe's size. Left out, because they cannot change results: the run's name, workers, read-ahead, checkpoint cadence
-    /// and the quarantine limit (it stops a run; it does not change one that finishes). A checkpoint or memory written under
-    /// another hash is refused on resume.
+    /// and the quarantine limit (it stops a run; it does not change one that finishes). The initial weights and the augmentations count
+    /// only when set. A checkpoint or memory written under another hash is refused on resume.
     /// </summary>
     public string Hash()
     {
@@ -146,7 +153,9 @@ public sealed class StreamTrainConfig
         var key = string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"{Manifest}|{DataRoot}|{synth}|{Subset}|{Method}|{Model}|{Device}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate:R}|{ContrastiveWeight:R}|{MemoryMib}|{MemoryItems}|{ProbePerClass}")
             // The initial weights, appended only when set, so the hashes (and checkpoints) of configs without it stay what they were.
-            + (Init is null ? string.Empty : $"|init={Init}");
+            + (Init is null ? string.Empty : $"|init={Init}")
+            // Likewise the augmentations, only when one is on.
+            + (Augment is { Any: true } ? $"|augment={Augment}" : string.Empty);
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
     }
 }

@@ -78,6 +78,11 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         }
 
         var source = Source ?? await ClipFileSource.OpenAsync(config, log, cancellationToken).ConfigureAwait(false);
+        if (config.Augment is { Any: true } && source.Featurizer is null)
+        {
+            throw new UserInputException($"augment ({config.Augment}) needs clip sources: patch shards hold one window's patches; train from the manifest's clips or turn augment off");
+        }
+
         var manifest = source.Manifest;
         var model = ModelConfig.Preset(config.Model);
         Directory.CreateDirectory(outDir);
@@ -245,10 +250,10 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             // Shuffled by the run seed over a canonical order (task, position), so clips and shards give the same stream.
             var rng = new Random(config.Seed);
             var shuffled = perTask.SelectMany(x => x).OrderBy(_ => rng.Next()).ToList();
-            return [Enumerable.Range(0, epochs).SelectMany(_ => shuffled).Select((x, i) => new ClipRequest(x.Clip, i, x.Task, x.Index)).ToList()];
+            return [Enumerable.Range(0, epochs).SelectMany(e => shuffled.Select(x => (x, Epoch: e))).Select((y, i) => new ClipRequest(y.x.Clip, i, y.x.Task, y.x.Index, y.Epoch)).ToList()];
         }
 
-        return perTask.Select(list => Enumerable.Range(0, epochs).SelectMany(_ => list).Select((x, i) => new ClipRequest(x.Clip, i, x.Task, x.Index)).ToList()).ToList();
+        return perTask.Select(list => Enumerable.Range(0, epochs).SelectMany(e => list.Select(x => (x, Epoch: e))).Select((y, i) => new ClipRequest(y.x.Clip, i, y.x.Task, y.x.Index, y.Epoch)).ToList()).ToList();
     }
 
     private static HashSet<int> ReadSubset(string path, int count)
