@@ -254,6 +254,47 @@ public sealed class AugmentTests
         Assert.Equal("augment (noise) needs clip sources: patch shards hold one window's patches; preprocess a config without augment", e.Message);
     }
 
+    [Fact]
+    public async Task Compare_OfAnAugmentedConfig_TrainsFromTheClips_NotFromShards()
+    {
+        var manifest = Path.Combine(await Data.Value, "manifest.csv");
+        var dir = TestData.TempDir();
+        var config = WriteConfig(dir, "job.yaml", $"name: t\nmanifest: {manifest}\nbatch_size: 4\nworkers: 2\nprobe_per_class: 0\naugment:\n  fbank_noise: true\n");
+        var lines = new List<string>();
+        await new Compare.CompareJob(config, ["finetune"], [0], dir, lines.Add).RunAsync(CancellationToken.None);
+        Assert.Contains("augment (noise) is on: training from the clips, not from patch shards (they hold one window)", lines);
+        Assert.False(Directory.Exists(Path.Combine(dir, "shards")));
+        var results = RunResults.Read(Path.Combine(dir, "runs", "finetune-s0", "results.json"));
+        Assert.Equal(StreamTrainConfig.Load(config) is var c ? MethodSeed(c).Hash() : null, results.ConfigHash);
+
+        static StreamTrainConfig MethodSeed(StreamTrainConfig c)
+        {
+            c.Method = "finetune";
+            c.Seed = 0;
+            return c;
+        }
+    }
+
+    [Fact]
+    public async Task Training_FromStoredPatches_WithAugmentOn_IsRefused()
+    {
+        var job = new StreamTrainJob(new StreamTrainConfig { Augment = new AugmentOptions { RandomWindow = true, TimeRoll = true } }, TestData.TempDir(), _ => { }) { Source = new StoredPatches() };
+        var e = await Assert.ThrowsAsync<UserInputException>(() => job.RunAsync(false, CancellationToken.None));
+        Assert.Equal("augment (window,roll) needs clip sources: patch shards hold one window's patches; train from the manifest's clips or turn augment off", e.Message);
+    }
+
+    /// <summary>A source of stored patches (no featurizer), as patch shards are; the job must refuse it before reading anything.</summary>
+    private sealed class StoredPatches : IClipSource
+    {
+        public ClipManifest Manifest => throw new InvalidOperationException("read");
+
+        public IReadOnlyDictionary<string, SynthGroundTruth> GroundTruth => throw new InvalidOperationException("read");
+
+        public Task<ClipOutcome> TrainAsync(ClipRecord clip, int task, int index, CancellationToken ct) => throw new InvalidOperationException("read");
+
+        public Task<ClipOutcome> EvalAsync(ClipRecord clip, CancellationToken ct) => throw new InvalidOperationException("read");
+    }
+
     private static string WriteConfig(string dir, string name, string text)
     {
         var path = Path.Combine(dir, name);
