@@ -19,7 +19,8 @@ public sealed class ClipFeaturizer
     {
         Decode = new DecodeStage(new ClipDecoder((decode ?? new DecodeOptions()) with { FrameSize = model.FrameSize }), root, manifest);
         Spectrogram = new SpectrogramStage(new AudioFeatures(new AudioFeatureOptions { TargetFrames = model.AudioFrames }));
-        Patches = new PatchStage(model);
+        var options = (decode ?? new DecodeOptions()) with { FrameSize = model.FrameSize };
+        Patches = new PatchStage(model, options);
     }
 
     /// <summary>Stage 1.</summary>
@@ -31,10 +32,14 @@ public sealed class ClipFeaturizer
     /// <summary>Stage 3.</summary>
     public PatchStage Patches { get; }
 
-    /// <summary>Featurizes <paramref name="clip"/> with the frame window <paramref name="window"/>.</summary>
-    public async Task<ClipOutcome> RunAsync(ClipRecord clip, FrameWindow window, CancellationToken cancellationToken)
+    /// <summary>
+    /// Featurizes <paramref name="clip"/> with the frame window <paramref name="window"/> and, for a training clip, its
+    /// <paramref name="augment"/>ation (with a random window the whole clip is decoded and the window taken from it).
+    /// </summary>
+    public async Task<ClipOutcome> RunAsync(ClipRecord clip, FrameWindow window, CancellationToken cancellationToken, Augment.ClipAugmentation? augment = null)
     {
-        var item = await Decode.RunAsync(new ClipInFlight(new ClipRequest(clip, 0, clip.Task, 0)), window, cancellationToken).ConfigureAwait(false);
+        var item = new ClipInFlight(new ClipRequest(clip, 0, clip.Task, 0)) { Augment = augment };
+        item = await Decode.RunAsync(item, window, cancellationToken).ConfigureAwait(false);
         return Patches.Run(Spectrogram.Run(item)).Outcome!;
     }
 }

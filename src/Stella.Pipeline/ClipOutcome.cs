@@ -15,4 +15,19 @@ public sealed record ClipOutcome(ClipRecord Clip, float[]? AudioPatches, float[]
 {
     /// <summary>True when the clip can be trained on.</summary>
     public bool Ok => Failure is null;
+
+    /// <summary>
+    /// What a training clip's augmented input is made from in each epoch (set when augmentation is on): the normalized fbank and
+    /// the decoded frames (every frame of the clip with <c>augment.random_window</c>, else the clip's fixed window).
+    /// </summary>
+    public ClipMaterial? Material { get; init; }
+}
+
+/// <summary>The decoded media an augmented training clip is rendered from, epoch after epoch.</summary>
+/// <param name="Spectrogram">The normalized, padded or cut fbank [frames * mel bins].</param>
+/// <param name="Decoded">The frames (no audio).</param>
+public sealed record ClipMaterial(float[] Spectrogram, DecodedClip Decoded)
+{
+    /// <summary>Bytes held (the fbank as float32, the frames as RGB24).</summary>
+    public long Bytes => (Spectrogram.Length * (long)sizeof(float)) + (Decoded.Frames?.LongLength ?? 0);
 }

@@ -8,7 +8,8 @@ namespace Stella.Pipeline;
 /// epochs of a task reuse the first epoch's features (<c>keep</c>), and the next task's first clips are decoded ahead while the
 /// learner trains on the current task (<see cref="PrefetchAsync"/>), so the trainer does not wait for ffmpeg at a task boundary.
 /// Without <c>keep</c> an entry is dropped once it has been taken, so memory stays bounded by the read-ahead. Each clip's features
-/// depend only on its key, so prefetching changes timing, never results.
+/// depend only on its key, so prefetching changes timing, never results. With augmentation on, an entry holds the clip's
+/// <see cref="ClipOutcome.Material"/> (the media each epoch's input is made from) and not the first epoch's patches.
 /// </summary>
 internal sealed class FeatureCache(Func<int, int, ClipRecord, CancellationToken, Task<ClipOutcome>> featurize, bool keep)
 {
@@ -27,7 +28,7 @@ internal sealed class FeatureCache(Func<int, int, ClipRecord, CancellationToken,
     {
         if (keep)
         {
-            _entries.TryAdd((task, index), new Lazy<Task<ClipOutcome>>(Task.FromResult(outcome)));
+            _entries.TryAdd((task, index), new Lazy<Task<ClipOutcome>>(Task.FromResult(Kept(outcome))));
         }
     }
 
@@ -36,7 +37,10 @@ internal sealed class FeatureCache(Func<int, int, ClipRecord, CancellationToken,
         Parallel.ForEachAsync(
             Enumerable.Range(0, Math.Min(count, clips.Count)),
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers), CancellationToken = ct },
-            async (i, token) => await _entries.GetOrAdd((task, i), _ => new Lazy<Task<ClipOutcome>>(() => featurize(task, i, clips[i], token))).Value.ConfigureAwait(false));
+            async (i, token) => await _entries.GetOrAdd((task, i), _ => new Lazy<Task<ClipOutcome>>(async () => Kept(await featurize(task, i, clips[i], token).ConfigureAwait(false)))).Value.ConfigureAwait(false));
+
+    // An augmented clip is made anew from its material every epoch: its patches are not kept.
+    private static ClipOutcome Kept(ClipOutcome outcome) => outcome.Material is null ? outcome : outcome with { AudioPatches = null, VideoPatches = null };
 
     /// <summary>Drops every entry of tasks before <paramref name="task"/>.</summary>
     public void DropBefore(int task)

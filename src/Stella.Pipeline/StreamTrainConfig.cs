@@ -85,6 +85,13 @@ public sealed class StreamTrainConfig
     /// </summary>
     public Warmup.WarmupConfig? Warmup { get; set; }
 
+    /// <summary>
+    /// The authors' training augmentations (<c>augment:</c> with <c>random_window</c>, <c>multi_scale_crop</c>, <c>fbank_noise</c>,
+    /// <c>time_roll</c>), each drawn per (seed, task, epoch, clip). Training clips from media files only (patch shards hold one
+    /// window). Default: all off.
+    /// </summary>
+    public Augment.AugmentOptions Augment { get; set; } = new();
+
     /// <summary>Loads a config file; a missing file, bad YAML or an unknown key is a <see cref="UserInputException"/> naming the file and line.</summary>
     public static StreamTrainConfig Load(string path)
     {
@@ -123,7 +130,11 @@ public sealed class StreamTrainConfig
     private static string? UnknownKey(string message)
     {
         var match = System.Text.RegularExpressions.Regex.Match(message, "^Property '(?<key>.+)' not found on type '(?<type>[^']+)'");
-        var sections = new[] { (Type: typeof(StreamTrainConfig), Name: (string?)null), (Type: typeof(SynthOptions), Name: "synth"), (Type: typeof(Warmup.WarmupConfig), Name: "warmup") };
+        var sections = new[]
+        {
+            (Type: typeof(StreamTrainConfig), Name: (string?)null), (Type: typeof(SynthOptions), Name: "synth"), (Type: typeof(Warmup.WarmupConfig), Name: "warmup"),
+            (Type: typeof(Augment.AugmentOptions), Name: "augment"),
+        };
         var section = sections.FirstOrDefault(s => s.Type.FullName == match.Groups["type"].Value);
         if (!match.Success || section.Type is null)
         {
@@ -151,8 +162,8 @@ public sealed class StreamTrainConfig
     /// A short hash of every setting that can change the results: the data (manifest, data root, the rendered benchmark's
     /// options, subset), the learner and its training settings, the device (its kernels round differently), and the linear
     /// probe's size. Left out, because they cannot change results: the run's name, workers, read-ahead, checkpoint cadence
-    /// and the quarantine limit (it stops a run; it does not change one that finishes). A checkpoint or memory written under
-    /// another hash is refused on resume.
+    /// and the quarantine limit (it stops a run; it does not change one that finishes). The initial weights and the augmentations count
+    /// only when set. A checkpoint or memory written under another hash is refused on resume.
     /// </summary>
     public string Hash()
     {
@@ -162,8 +173,10 @@ public sealed class StreamTrainConfig
             $"{Manifest}|{DataRoot}|{synth}|{Subset}|{Method}|{Model}|{Device}|{Seed}|{BatchSize}|{EpochsPerTask}|{LearningRate:R}|{ContrastiveWeight:R}|{MemoryMib}|{MemoryItems}|{ProbePerClass}")
             // The initial weights, appended only when set, so the hashes (and checkpoints) of configs without it stay what they were.
             + (Init is null ? string.Empty : $"|init={Init}")
-            // Likewise the warm-up (its cache folder is left out: where the weights lie does not change them).
-            + (Warmup is null ? string.Empty : $"|warmup={Warmup.Key()}");
+            // Likewise the warm-up (its cache folder is left out: where the weights lie does not change them)
+            + (Warmup is null ? string.Empty : $"|warmup={Warmup.Key()}")
+            // and the augmentations, only when one is on.
+            + (Augment is { Any: true } ? $"|augment={Augment}" : string.Empty);
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
     }
 }

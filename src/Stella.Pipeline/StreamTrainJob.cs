@@ -87,6 +87,11 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         }
 
         var source = Source ?? await ClipFileSource.OpenAsync(config, log, cancellationToken).ConfigureAwait(false);
+        if (config.Augment is { Any: true } && source.Featurizer is null)
+        {
+            throw new UserInputException($"augment ({config.Augment}) needs clip sources: patch shards hold one window's patches; train from the manifest's clips or turn augment off");
+        }
+
         var manifest = source.Manifest;
         var model = ModelConfig.Preset(config.Model);
         Directory.CreateDirectory(outDir);
@@ -263,11 +268,11 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             // clips and shards give the same stream; the first epoch's order is the seed's alone.
             var canonical = perTask.SelectMany(x => x).ToList();
             return [Enumerable.Range(0, epochs)
-                .SelectMany(e => { var rng = new Random(unchecked(config.Seed + (e * 1_000_003))); return canonical.OrderBy(_ => rng.Next()).ToList(); })
-                .Select((x, i) => new ClipRequest(x.Clip, i, x.Task, x.Index)).ToList()];
+                .SelectMany(e => { var rng = new Random(unchecked(config.Seed + (e * 1_000_003))); return canonical.OrderBy(_ => rng.Next()).Select(x => (x, Epoch: e)).ToList(); })
+                .Select((y, i) => new ClipRequest(y.x.Clip, i, y.x.Task, y.x.Index, y.Epoch)).ToList()];
         }
 
-        return perTask.Select(list => Enumerable.Range(0, epochs).SelectMany(_ => list).Select((x, i) => new ClipRequest(x.Clip, i, x.Task, x.Index)).ToList()).ToList();
+        return perTask.Select(list => Enumerable.Range(0, epochs).SelectMany(e => list.Select(x => (x, Epoch: e))).Select((y, i) => new ClipRequest(y.x.Clip, i, y.x.Task, y.x.Index, y.Epoch)).ToList()).ToList();
     }
 
     private static HashSet<int> ReadSubset(string path, int count)

@@ -78,6 +78,7 @@ public sealed class StreamTrainConfigTests
         _ when type == typeof(int) || type == typeof(int?) => ((int?)value ?? 3) + 1,
         _ when type == typeof(double) => (double)value! + 0.25,
         _ when type == typeof(Stella.Media.Synth.SynthOptions) => new Stella.Media.Synth.SynthOptions { Tasks = 7 },
+        _ when type == typeof(Augment.AugmentOptions) => new Augment.AugmentOptions { TimeRoll = true },
         _ => throw new InvalidOperationException($"no changed value for a setting of type {type}: extend the test"),
     };
 

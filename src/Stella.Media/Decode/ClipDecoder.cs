@@ -76,13 +76,14 @@ public sealed class ClipDecoder
 
         byte[]? frames = null;
         var start = 0.0;
+        var count = 0;
         if (wantVideo)
         {
             start = window.Start(duration, Options.WindowSeconds);
-            frames = await RunAsync(path, "ffmpeg (video)", ct => DecodeFramesAsync(path, start, ct), cancellationToken).ConfigureAwait(false);
+            (frames, count) = await RunAsync(path, "ffmpeg (video)", ct => DecodeFramesAsync(path, start, window.IsWhole, ct), cancellationToken).ConfigureAwait(false);
         }
 
-        return new DecodedClip(path, duration, audio, frames, frames is null ? 0 : Options.Frames, Options.FrameSize, start);
+        return new DecodedClip(path, duration, audio, frames, count, Options.FrameSize, start, wantVideo && window.IsWhole);
     }
 
     private async Task<T> RunAsync<T>(string path, string what, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
@@ -171,17 +172,18 @@ public sealed class ClipDecoder
         }
     }
 
-    private async Task<byte[]> DecodeFramesAsync(string path, double start, CancellationToken ct)
+    private async Task<(byte[] Frames, int Count)> DecodeFramesAsync(string path, double start, bool whole, CancellationToken ct)
     {
         var o = Options;
         var needed = ((o.Frames - 1) * o.FrameStride) + 1;
+        var limit = whole ? string.Empty : $" -frames:v {needed}";
         using var raw = new MemoryStream();
         var result = await FFMpegArguments
             .FromFileInput(path, verifyExists: false, a => a.WithCustomArgument($"-ss {start.ToString("0.###", CultureInfo.InvariantCulture)}"))
             .OutputToPipe(new StreamPipeSink(raw), a => a
                 .ForceFormat("rawvideo")
                 .WithCustomArgument(
-                    $"-an -sn -dn -pix_fmt rgb24 -vf fps={o.SampleFps},scale={o.FrameSize}:{o.FrameSize}:flags=bilinear -frames:v {needed}"))
+                    $"-an -sn -dn -pix_fmt rgb24 -vf fps={o.SampleFps},scale={o.FrameSize}:{o.FrameSize}:flags=bilinear{limit}"))
             .CancellableThrough(ct, TimeSpan.Zero)
             .ProcessAsynchronously(throwOnError: false)
             .ConfigureAwait(false);
@@ -194,8 +196,13 @@ public sealed class ClipDecoder
             throw new DecodeException(DecodeFailure.Corrupt, path, $"ffmpeg produced no video frame from {start:0.###} s on");
         }
 
-        // Frames start, start + stride, ...; near the end of a clip the last decoded frame repeats.
         var all = raw.GetBuffer();
+        if (whole)
+        {
+            return (all.AsSpan(0, available * frameBytes).ToArray(), available);
+        }
+
+        // Frames start, start + stride, ...; near the end of a clip the last decoded frame repeats.
         var frames = new byte[o.Frames * frameBytes];
         for (var i = 0; i < o.Frames; i++)
         {
@@ -203,7 +210,7 @@ public sealed class ClipDecoder
             Buffer.BlockCopy(all, src * frameBytes, frames, i * frameBytes, frameBytes);
         }
 
-        return frames;
+        return (frames, o.Frames);
     }
 
     private static void Check(FFMpegResult result, string path, string what)

@@ -8,4 +8,6 @@ namespace Stella.Media.Decode;
 /// <param name="FrameCount">Number of frames in <paramref name="Frames"/>.</param>
 /// <param name="FrameSize">Frame side in pixels.</param>
 /// <param name="VideoStart">Start of the frame window in seconds.</param>
-public sealed record DecodedClip(string Path, double Duration, float[]? Audio, byte[]? Frames, int FrameCount, int FrameSize, double VideoStart);
+/// <param name="Whole">True when <paramref name="Frames"/> are every frame of the clip at the sample rate (<see cref="FrameWindow.Whole"/>),
+/// not one window's.</param>
+public sealed record DecodedClip(string Path, double Duration, float[]? Audio, byte[]? Frames, int FrameCount, int FrameSize, double VideoStart, bool Whole = false);

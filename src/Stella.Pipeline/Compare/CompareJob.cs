@@ -64,7 +64,14 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
                     config.Init = Init ?? config.Init;
                     var resume = File.Exists(Path.Combine(runDir, "checkpoints", "LATEST"));
                     log($"[{n}/{methods.Count * seeds.Count}] {(resume ? "resuming" : "running")} {method}, seed {seed} -> {runDir}");
-                    var source = FromShards ? await ShardsFor(config, seed, ct).ConfigureAwait(false) : null;
+                    // Shards hold one window's patches: an augmented config trains from the clips.
+                    var shards = FromShards && config.Augment is not { Any: true };
+                    if (FromShards && !shards && n == 1)
+                    {
+                        log($"augment ({config.Augment}) is on: training from the clips, not from patch shards (they hold one window)");
+                    }
+
+                    var source = shards ? await ShardsFor(config, seed, ct).ConfigureAwait(false) : null;
                     await new StreamTrainJob(config, runDir, line => log($"  {line}")) { Source = source }.RunAsync(resume, ct).ConfigureAwait(false);
                 }
                 else

@@ -18,6 +18,9 @@ public sealed class ClipInFlight(ClipRequest request)
     /// <summary>The normalized, padded or cut fbank [frames * mel bins].</summary>
     public float[]? Spectrogram { get; set; }
 
+    /// <summary>The clip's augmentation in this epoch (training clips when augmentation is on); null: none (evaluation).</summary>
+    public Augment.ClipAugmentation? Augment { get; set; }
+
     /// <summary>The finished clip (patches) or its failure.</summary>
     public ClipOutcome? Outcome { get; set; }
 

@@ -9,12 +9,15 @@ public sealed class DecodeStage(ClipDecoder decoder, DataRoot root, string manif
     /// <summary>The stage's name in quarantine.csv.</summary>
     public const string Name = "decode";
 
-    /// <summary>Decodes <paramref name="item"/>'s clip with the frame window <paramref name="window"/>.</summary>
+    /// <summary>
+    /// Decodes <paramref name="item"/>'s clip with the frame window <paramref name="window"/>, or every frame of the clip when its
+    /// augmentation draws a fresh window each epoch.
+    /// </summary>
     public Task<ClipInFlight> RunAsync(ClipInFlight item, FrameWindow window, CancellationToken ct) =>
         StageGuard.RunAsync(Name, ct, item, async i =>
         {
             var clip = i.Request.Clip;
             var path = root.Resolve(clip.RelativePath, manifest, clip.Row);
-            i.Decoded = await decoder.DecodeAsync(path, window, ct).ConfigureAwait(false);
+            i.Decoded = await decoder.DecodeAsync(path, i.Augment is { Options.RandomWindow: true } ? FrameWindow.Whole : window, ct).ConfigureAwait(false);
         });
 }

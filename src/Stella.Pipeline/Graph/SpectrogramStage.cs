@@ -8,9 +8,9 @@ public sealed class SpectrogramStage(AudioFeatures audio)
     /// <summary>The stage's name in quarantine.csv.</summary>
     public const string Name = "spectrogram";
 
-    /// <summary>Computes the spectrogram; the PCM is released.</summary>
+    /// <summary>Computes the spectrogram; the PCM is released. A clip that has its spectrogram (an augmented clip's cached material) passes.</summary>
     public ClipInFlight Run(ClipInFlight item) =>
-        StageGuard.Run(Name, item, i =>
+        item.Spectrogram is not null ? item : StageGuard.Run(Name, item, i =>
         {
             i.Spectrogram = audio.Compute(i.Decoded!.Audio!);
             i.Decoded = i.Decoded with { Audio = null };

@@ -108,10 +108,19 @@ internal sealed class StreamTaskGraph
             var decode = new TransformBlock<ClipRequest, ClipInFlight>(
                 async r =>
                 {
-                    var item = new ClipInFlight(r);
+                    var item = new ClipInFlight(r) { Augment = Source.Augmentation(r) };
                     if (Cache.TryTake(r.WindowTask, r.WindowIndex, out var cached))
                     {
-                        item.Outcome = await cached.ConfigureAwait(false);
+                        // An augmented clip is made again from its cached media, with this epoch's draws; anything else is taken as it is.
+                        var outcome = await cached.ConfigureAwait(false);
+                        if (item.Augment is not null && outcome.Material is { } material)
+                        {
+                            (item.Decoded, item.Spectrogram) = (material.Decoded, material.Spectrogram);
+                        }
+                        else
+                        {
+                            item.Outcome = outcome;
+                        }
                     }
                     else
                     {

@@ -27,6 +27,11 @@ public sealed class PreprocessJob(StreamTrainConfig config, string outDir, int s
             throw new Stella.Core.UserInputException($"--shard must be in [0, --num-shards) and --num-shards at least 1 (got {shard} of {shards})");
         }
 
+        if (config.Augment is { Any: true })
+        {
+            throw new Stella.Core.UserInputException($"augment ({config.Augment}) needs clip sources: patch shards hold one window's patches; preprocess a config without augment");
+        }
+
         var source = await ClipFileSource.OpenAsync(config, log, ct).ConfigureAwait(false);
         var model = ModelConfig.Preset(config.Model);
         var manifest = source.Manifest;

@@ -11,12 +11,14 @@ public sealed class ClipFileSource : IClipSource
 {
     private readonly ClipFeaturizer _featurizer;
     private readonly int _seed;
+    private readonly Augment.AugmentOptions? _augment;
 
-    private ClipFileSource(ClipManifest manifest, ClipFeaturizer featurizer, int seed, IReadOnlyDictionary<string, SynthGroundTruth> truth)
+    private ClipFileSource(ClipManifest manifest, ClipFeaturizer featurizer, int seed, IReadOnlyDictionary<string, SynthGroundTruth> truth, Augment.AugmentOptions? augment)
     {
         Manifest = manifest;
         _featurizer = featurizer;
         _seed = seed;
+        _augment = augment is { Any: true } ? augment : null;
         GroundTruth = truth;
     }
 
@@ -50,7 +52,7 @@ public sealed class ClipFileSource : IClipSource
         var truth = File.Exists(truthPath)
             ? File.ReadLines(truthPath).Select(l => JsonSerializer.Deserialize<SynthGroundTruth>(l)!).ToDictionary(t => t.ClipId)
             : [];
-        return new ClipFileSource(manifest, new ClipFeaturizer(ModelConfig.Preset(config.Model), root, manifestPath), config.Seed, truth);
+        return new ClipFileSource(manifest, new ClipFeaturizer(ModelConfig.Preset(config.Model), root, manifestPath), config.Seed, truth, config.Augment);
     }
 
     /// <summary>
@@ -83,9 +85,13 @@ public sealed class ClipFileSource : IClipSource
     /// </summary>
     public static int WindowSeed(int seed, int task, int index) => unchecked((seed * 1_000_003) + (task * 7_919) + index) & 0x7FFFFFFF;
 
-    /// <inheritdoc />
+    /// <summary>A training clip's inputs in its first epoch (with augmentation on, with the material of every epoch).</summary>
     public Task<ClipOutcome> TrainAsync(ClipRecord clip, int task, int index, CancellationToken ct) =>
-        _featurizer.RunAsync(clip, TrainWindow(task, index), ct);
+        _featurizer.RunAsync(clip, TrainWindow(task, index), ct, Augmentation(new Graph.ClipRequest(clip, index, task, index)));
+
+    /// <inheritdoc />
+    public Augment.ClipAugmentation? Augmentation(Graph.ClipRequest request) =>
+        _augment is null ? null : Augment.ClipAugmentation.For(_augment, _seed, request.WindowTask, request.Epoch, request.Clip.ClipId);
 
     /// <inheritdoc />
     public ClipFeaturizer Featurizer => _featurizer;

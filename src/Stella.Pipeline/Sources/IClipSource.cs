@@ -28,6 +28,9 @@ public interface IClipSource
     /// </summary>
     ClipFeaturizer? Featurizer => null;
 
+    /// <summary>The augmentation of a training clip in its epoch; null when augmentation is off (or the source cannot augment).</summary>
+    Augment.ClipAugmentation? Augmentation(Graph.ClipRequest request) => null;
+
     /// <summary>The frame window of training clip <paramref name="index"/> of <paramref name="task"/> (sources with a <see cref="Featurizer"/>).</summary>
     FrameWindow TrainWindow(int task, int index) => FrameWindow.Eval;
 }

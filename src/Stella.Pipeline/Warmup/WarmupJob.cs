@@ -90,6 +90,7 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
         phase.ContrastiveWeight = config.ContrastiveWeight;
         phase.Init = init is null ? null : config.Resolve(init);
         phase.Subset = null;
+        phase.Augment = config.Augment;
         phase.Warmup = null;
         // The warm-up classes are no task's: a probe fitted on them would say nothing about the tasks.
         phase.ProbePerClass = 0;
@@ -145,13 +146,16 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
         var synth = config.Synth is null ? "-" : JsonSerializer.Serialize(config.Synth);
         var s = Settings;
         return string.Create(CultureInfo.InvariantCulture,
-            $"{config.Resolve(config.Manifest)}|{config.DataRoot}|{synth}|{config.Model}|{config.Device}|{config.Seed}|{config.Init}|{config.ContrastiveWeight:R}|{s.Epochs}|{s.LearningRate ?? config.LearningRate:R}|{s.BatchSize ?? config.BatchSize}");
+            $"{config.Resolve(config.Manifest)}|{config.DataRoot}|{synth}|{config.Model}|{config.Device}|{config.Seed}|{config.Init}|{config.ContrastiveWeight:R}|{s.Epochs}|{s.LearningRate ?? config.LearningRate:R}|{s.BatchSize ?? config.BatchSize}")
+            // The augmentations change what the warm-up sees; only when one is on, like the run's own hash.
+            + (config.Augment is { Any: true } ? $"|augment={config.Augment}" : string.Empty);
     }
 
     private string AvmKey()
     {
         var s = Settings;
-        return string.Create(CultureInfo.InvariantCulture, $"{s.AvmEpochs}|{s.LearningRate ?? config.LearningRate:R}|{s.BatchSize ?? config.BatchSize}");
+        return string.Create(CultureInfo.InvariantCulture, $"{s.AvmEpochs}|{s.LearningRate ?? config.LearningRate:R}|{s.BatchSize ?? config.BatchSize}")
+            + (config.Augment is { Any: true } ? $"|augment={config.Augment}" : string.Empty);
     }
 
     private static string Hash(string key) =>

@@ -53,4 +53,7 @@ internal sealed class WarmupSource : IClipSource
 
     /// <inheritdoc />
     public FrameWindow TrainWindow(int task, int index) => _inner.TrainWindow(task, index);
+
+    /// <inheritdoc />
+    public Augment.ClipAugmentation? Augmentation(Graph.ClipRequest request) => _inner.Augmentation(request);
 }
