@@ -179,7 +179,9 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             {
                 ["task"] = step.Task, ["loss"] = loss, ["mae_audio"] = result.MaeAudio, ["mae_video"] = result.MaeVideo, ["nce"] = result.Contrastive,
                 ["penalty"] = result.Penalty, ["avm"] = result.Avm, ["replayed"] = result.Replayed, ["step_ms"] = step.Timer.Elapsed.TotalMilliseconds,
-                ["clips_per_s"] = rate,
+                ["clips_per_s"] = rate, ["avm_accuracy"] = result.AvmAccuracy,
+                ["importance_kept_audio"] = result.Selection?.ImportanceKeptAudio, ["importance_kept_video"] = result.Selection?.ImportanceKeptVideo,
+                ["pruned_top_audio"] = result.Selection?.PrunedTopAudio, ["pruned_top_video"] = result.Selection?.PrunedTopVideo,
             });
             // A line every 10 steps, and at least every 30 s when steps are slow (the base preset takes seconds a step).
             if (learner.Steps % 10 == 0 || lastLine.Elapsed.TotalSeconds >= 30)

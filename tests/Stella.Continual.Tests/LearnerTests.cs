@@ -5,7 +5,8 @@ namespace Stella.Continual.Tests;
 
 public sealed class LearnerTests
 {
-    public static TheoryData<string> Methods() => new(LearnerFactory.Names);
+    // Every continual learner; avm-only (the warm-up's AVM phase) trains no backbone weight by design: tested on its own below.
+    public static TheoryData<string> Methods() => new(LearnerFactory.Names.Where(n => n != "avm-only"));
 
     [Theory]
     [MemberData(nameof(Methods))]
@@ -49,6 +50,46 @@ public sealed class LearnerTests
         Assert.All(stella.Memory.Items, item => Assert.Equal(stella.ItemBytes, item.PayloadBytes));
         plus.Step(TinyStream.Batch(0));
         Assert.All(plus.Memory!.Items, item => Assert.Equal(plus.ItemBytes, item.PayloadBytes));
+    }
+
+    [Fact]
+    public void AvmOnly_TrainsTheAvm_AndLeavesTheBackboneAsItWas()
+    {
+        using var learner = TinyStream.Learner("avm-only");
+        var backbone = learner.Trainer.Backbone.parameters().Select(p => p.detach().clone()).ToList();
+        var avm = learner.Trainer.Avm.parameters().Select(p => p.detach().clone()).ToList();
+        var steps = Enumerable.Range(0, 3).Select(k => learner.Step(TinyStream.Batch(k))).ToList();
+
+        Assert.All(learner.Trainer.Backbone.parameters().Zip(backbone), pair => Assert.True(pair.First.detach().allclose(pair.Second, 0, 0)));
+        Assert.Contains(learner.Trainer.Avm.parameters().Zip(avm), pair => !pair.First.detach().allclose(pair.Second, 0, 0));
+        Assert.All(steps, s => Assert.True(float.IsNaN(s.MaeAudio) && float.IsFinite(s.Avm) && s.AvmAccuracy is >= 0 and <= 1, s.ToString()));
+        Assert.True(learner.NeedsJointStream);
+        Assert.Null(learner.Memory);
+    }
+
+    [Fact]
+    public void SelectionStats_SayHowMuchImportanceTheSelectionKept_AndWhatThePruningRemoved()
+    {
+        // Twins: same seed, same weights, same batches; they differ only in the rule.
+        using var lpis = TinyStream.Learner("lpis-only");
+        using var random = TinyStream.Learner("random");
+        using var stella = TinyStream.Learner("stella");
+        var first = (Lpis: lpis.Step(TinyStream.Batch(0)), Random: random.Step(TinyStream.Batch(0)), Stella: stella.Step(TinyStream.Batch(0)));
+
+        // First step: LPIS and STELLA take the top kappa by importance (the most any kappa tokens can hold); random ignores it.
+        var (l, r, s) = (first.Lpis.Selection!, first.Random.Selection!, first.Stella.Selection!);
+        Assert.Equal(l.ImportanceKeptVideo, s.ImportanceKeptVideo);
+        Assert.True(l.ImportanceKeptVideo > r.ImportanceKeptVideo, $"{l} vs {r}");
+        Assert.True(l.ImportanceKeptAudio >= r.ImportanceKeptAudio, $"{l} vs {r}");
+        Assert.InRange(r.ImportanceKeptVideo, 0.2f, 0.8f);
+        Assert.True(float.IsNaN(s.PrunedTopVideo) && float.IsNaN(s.PrunedTopAudio), "no correlation before the memory holds items");
+        Assert.InRange(first.Stella.AvmAccuracy, 0f, 1f);
+
+        // With a memory, STELLA's RCA prunes a share of the top tokens (each with probability sigmoid(s_past - s_cur)).
+        var later = stella.Step(TinyStream.Batch(1)).Selection!;
+        Assert.InRange(later.PrunedTopVideo, 0.01f, 0.99f);
+        Assert.InRange(later.PrunedTopAudio, 0.01f, 0.99f);
+        Assert.Null(TinyStream.Learner("der++").Step(TinyStream.Batch(0)).Selection);
     }
 
     [Fact]

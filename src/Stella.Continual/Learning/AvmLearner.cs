@@ -19,6 +19,6 @@ public sealed class AvmLearner(ModelTrainer trainer, LearnerOptions options) : L
         work.Scores = work.Own(Trainer.Score(work.Batch.Audio, work.Batch.Video, null, out var encoding));
         work.Encoding = work.Own(encoding);
         var avm = Trainer.AvmStep(work.Encoding);
-        return new LearnerStep(float.NaN, float.NaN, float.NaN, 0, avm, 0);
+        return new LearnerStep(float.NaN, float.NaN, float.NaN, 0, avm, 0) { AvmAccuracy = Trainer.LastAvmAccuracy };
     }
 }

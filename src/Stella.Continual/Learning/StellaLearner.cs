@@ -70,6 +70,9 @@ public sealed class StellaLearner(ModelTrainer trainer, LearnerOptions options, 
         var (iv, pv) = Rule(scores.VideoImportance, scores.VideoCorrelation, replay.Count > 0);
         var selA = work.SelectedAudio = work.Own(SelectAudio(ia, pa));
         var selV = work.SelectedVideo = work.Own(PatchSelector.SelectVideo(iv, pv, Trainer.VideoKappa, Trainer.Generator));
+        work.Selection = new SelectionStats(
+            Kept(scores.AudioImportance, selA), Kept(scores.VideoImportance, selV),
+            PrunedTop(scores.AudioCorrelation, Trainer.AudioKappa), PrunedTop(scores.VideoCorrelation, Trainer.VideoKappa));
         var audio = Backbone(batch.Audio, selA);
         var video = Backbone(batch.Video, selV);
         var (audioIdx, videoIdx) = (selA, selV);
@@ -94,8 +97,14 @@ public sealed class StellaLearner(ModelTrainer trainer, LearnerOptions options, 
         // The AVM learns after the backbone step, with the backbone frozen (its own optimizer); the memory update that follows uses
         // neither, so the order of the two is free.
         var avm = Trainer.AvmStep(work.Encoding!);
-        return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, r.Extra, avm, work.Replay.Count);
+        return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, r.Extra, avm, work.Replay.Count) { AvmAccuracy = Trainer.LastAvmAccuracy, Selection = work.Selection };
     }
+
+    // Importance of the kept tokens, mean over the batch (the selection stage's dispose scope frees the temporaries).
+    private static float Kept(Tensor importance, Tensor selected) => importance.gather(1, selected).sum(1).mean().item<float>();
+
+    // The correlation is non-zero only on the top-kappa tokens: its row sum / kappa is their mean pruning probability.
+    private static float PrunedTop(Tensor? correlation, int kappa) => correlation is null ? float.NaN : (correlation.sum(1) / kappa).mean().item<float>();
 
     /// <inheritdoc />
     protected override void RememberCore(StepWork work)

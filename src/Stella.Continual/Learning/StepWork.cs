@@ -49,6 +49,9 @@ public sealed class StepWork : IDisposable
     /// <summary>The rows the backbone trains on (batch then replay) with their token indices; set by the selection stage.</summary>
     public (Tensor Audio, Tensor AudioIndices, Tensor Video, Tensor VideoIndices)? Rows { get; set; }
 
+    /// <summary>What the selection kept (selection stage), for the log.</summary>
+    public SelectionStats? Selection { get; set; }
+
     /// <summary>What the backbone step returned (training stage).</summary>
     public TrainOutcome? Trained { get; set; }
 

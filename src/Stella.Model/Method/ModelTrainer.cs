@@ -128,7 +128,13 @@ public sealed class ModelTrainer : IDisposable
     /// The AVM loss on this batch without a step (for tests): half matched pairs, half deranged; a batch of one clip is one matched
     /// pair.
     /// </summary>
-    public Tensor AvmLoss(Encoding encoding)
+    public Tensor AvmLoss(Encoding encoding) => AvmLoss(encoding, out _);
+
+    /// <summary>
+    /// The AVM loss, and the share of the batch's pairs the AVM tells right (logit &gt; 0 for a matched pair, &lt; 0 for a deranged
+    /// one; 0.5 is chance): the diagnostic of whether the AVM, whose importance guides the selection, has learned anything.
+    /// </summary>
+    private Tensor AvmLoss(Encoding encoding, out float accuracy)
     {
         // The first half keeps its own video (the joint outputs of the scoring pass serve as they are); the second half
         // gets another item's video (a cyclic shift never maps an item to itself) and goes through the joint blocks again.
@@ -140,7 +146,9 @@ public sealed class ModelTrainer : IDisposable
             // One clip has no other video to be paired with: its own pair is the only one, a matched pair (label 1), as the
             // authors' learn_multimodal_relationship labels every pair of a batch of one or two clips. The draw above is still
             // made, so the generator advances alike whatever the batch size; batches of two or more are untouched.
-            return nn.functional.binary_cross_entropy_with_logits(Avm.forward(encoding.JointAudio, encoding.JointVideo).Logit, torch.ones(1, device: Device));
+            var single = Avm.forward(encoding.JointAudio, encoding.JointVideo).Logit;
+            accuracy = Accuracy(single, torch.ones(1, device: Device));
+            return nn.functional.binary_cross_entropy_with_logits(single, torch.ones(1, device: Device));
         }
 
         var partner = (torch.arange(half, b, dtype: ScalarType.Int64, device: Device) + shift).remainder(b);
@@ -153,7 +161,15 @@ public sealed class ModelTrainer : IDisposable
         }
 
         var target = torch.cat([torch.ones(half, device: Device), torch.zeros(b - half, device: Device)]);
-        return nn.functional.binary_cross_entropy_with_logits(Avm.forward(ja, jv).Logit, target);
+        var logit = Avm.forward(ja, jv).Logit;
+        accuracy = Accuracy(logit, target);
+        return nn.functional.binary_cross_entropy_with_logits(logit, target);
+    }
+
+    private static float Accuracy(Tensor logit, Tensor target)
+    {
+        using var scope = torch.NewDisposeScope();
+        return logit.detach().gt(0).to(ScalarType.Float32).eq(target).to(ScalarType.Float32).mean().item<float>();
     }
 
     /// <inheritdoc />
@@ -276,15 +292,22 @@ public sealed class ModelTrainer : IDisposable
         }
     }
 
-    /// <summary>One AVM step on the encoding of the current batch (half matched, half deranged pairs); returns the loss.</summary>
+    /// <summary>
+    /// One AVM step on the encoding of the current batch (half matched, half deranged pairs); returns the loss. The share of pairs
+    /// it told right before the step is in <see cref="LastAvmAccuracy"/>.
+    /// </summary>
     public float AvmStep(Encoding encoding)
     {
-        var loss = AvmLoss(encoding);
+        var loss = AvmLoss(encoding, out var accuracy);
+        LastAvmAccuracy = accuracy;
         _avmOptimizer.zero_grad();
         loss.backward();
         _avmOptimizer.step();
         return loss.item<float>();
     }
+
+    /// <summary>The share of pairs the AVM told right in the last <see cref="AvmStep"/> (before its update); NaN before any.</summary>
+    public float LastAvmAccuracy { get; private set; } = float.NaN;
 
     private static Tensor Keep(Tensor t) => t.detach().MoveToOuterDisposeScope();
 
