@@ -76,7 +76,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         string? warmup = null;
         if (config.Warmup is not null)
         {
-            warmup = await new Warmup.WarmupJob(config, Warmup.WarmupJob.CacheRoot(config, outDir), log) { Progress = Progress }.RunAsync(cancellationToken).ConfigureAwait(false);
+            warmup = await new Warmup.WarmupJob(config, Warmup.WarmupJob.CacheRoot(config, outDir), log) { Progress = Progress, EvalSource = Source }.RunAsync(cancellationToken).ConfigureAwait(false);
         }
 
         // Peak RSS is a per-process figure: the high-water mark otherwise carries earlier work of this process (stella compare,

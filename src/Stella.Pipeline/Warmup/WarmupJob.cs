@@ -27,6 +27,9 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
     /// <summary>Where the clips come from. Default: the config's manifest (<see cref="ClipFileSource"/>).</summary>
     public IClipSource? Source { get; init; }
 
+    /// <summary>Where the evaluation clips come from (the continual run's source, e.g. its patch shards). Default: <see cref="Source"/>.</summary>
+    public IClipSource? EvalSource { get; init; }
+
     private WarmupConfig Settings => config.Warmup ?? new WarmupConfig();
 
     /// <summary>The folder of phase (1), the backbone warm-up, under the cache root.</summary>
@@ -53,7 +56,7 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
         }
 
         TorchRuntime.Initialize();
-        var source = new WarmupSource(Source ?? await ClipFileSource.OpenAsync(config, log, ct).ConfigureAwait(false));
+        var source = new WarmupSource(Source ?? await ClipFileSource.OpenAsync(config, log, ct).ConfigureAwait(false), EvalSource);
         var clips = source.Manifest.Split(Stella.Core.Manifests.ClipSplit.Train).Count();
         await PhaseAsync("backbone", BackboneDir, Backbone(), source, clips, ct).ConfigureAwait(false);
         var last = BackboneDir;

@@ -10,15 +10,18 @@ namespace Stella.Pipeline.Warmup;
 /// <summary>
 /// A clip source whose training clips are the manifest's warm-up (<c>base</c>) rows, as one stream (task 0 of the stream), while
 /// the retrieval clips and tasks stay the continual benchmark's: the warm-up is evaluated on the tasks it prepares for (zero-shot,
-/// none of its classes is theirs). Decoding is the inner source's.
+/// none of its classes is theirs). Decoding is the inner source's; the evaluation clips may come from another source with the
+/// same evaluation windows (the continual run's patch shards, in <c>stella compare</c>), so they are not decoded twice.
 /// </summary>
 internal sealed class WarmupSource : IClipSource
 {
     private readonly IClipSource _inner;
+    private readonly IClipSource _eval;
 
-    public WarmupSource(IClipSource inner)
+    public WarmupSource(IClipSource inner, IClipSource? eval = null)
     {
         _inner = inner;
+        _eval = eval ?? inner;
         var source = inner.Manifest;
         var warmup = source.Split(ClipSplit.Base).ToList();
         if (warmup.Count == 0)
@@ -40,7 +43,7 @@ internal sealed class WarmupSource : IClipSource
     public ClipManifest Manifest { get; }
 
     /// <inheritdoc />
-    public IReadOnlyDictionary<string, SynthGroundTruth> GroundTruth => _inner.GroundTruth;
+    public IReadOnlyDictionary<string, SynthGroundTruth> GroundTruth => _eval.GroundTruth;
 
     /// <inheritdoc />
     public ClipFeaturizer? Featurizer => _inner.Featurizer;
@@ -49,7 +52,7 @@ internal sealed class WarmupSource : IClipSource
     public Task<ClipOutcome> TrainAsync(ClipRecord clip, int task, int index, CancellationToken ct) => _inner.TrainAsync(clip, task, index, ct);
 
     /// <inheritdoc />
-    public Task<ClipOutcome> EvalAsync(ClipRecord clip, CancellationToken ct) => _inner.EvalAsync(clip, ct);
+    public Task<ClipOutcome> EvalAsync(ClipRecord clip, CancellationToken ct) => _eval.EvalAsync(clip, ct);
 
     /// <inheritdoc />
     public FrameWindow TrainWindow(int task, int index) => _inner.TrainWindow(task, index);
