@@ -177,6 +177,10 @@ public sealed class StreamTrainConfig
             + (Warmup is null ? string.Empty : $"|warmup={Warmup.Key()}")
             // and the augmentations, only when one is on.
             + (Augment is { Any: true } ? $"|augment={Augment}" : string.Empty);
-        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
+        return ShortHash(key, 16);
     }
+
+    /// <summary>The first <paramref name="length"/> hex digits of the SHA-256 of <paramref name="key"/>.</summary>
+    public static string ShortHash(string key, int length) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..length];
 }

@@ -236,7 +236,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             await periodic.FinishAsync(learner, cursor.Position, CancellationToken.None).ConfigureAwait(false);
             log(e is QuarantineLimitException
                 ? $"stopped: {e.Message}; checkpoint at step {learner.Steps} written"
-                : $"stopped: checkpoint at step {learner.Steps} written; run again with --resume to continue");
+                : $"stopped: checkpoint at step {learner.Steps} written; {ResumeHint}");
             throw;
         }
         finally
@@ -250,6 +250,9 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         log($"done: {results}");
         return results;
     }
+
+    /// <summary>What the stop message tells the user to do to continue. Default: run again with --resume.</summary>
+    public string ResumeHint { get; init; } = "run again with --resume to continue";
 
     /// <summary>Test hook: called after each task-end commit with the task.</summary>
     public Action<int>? AfterTask { get; init; }

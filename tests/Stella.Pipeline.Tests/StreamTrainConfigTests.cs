@@ -79,6 +79,7 @@ public sealed class StreamTrainConfigTests
         _ when type == typeof(double) => (double)value! + 0.25,
         _ when type == typeof(Stella.Media.Synth.SynthOptions) => new Stella.Media.Synth.SynthOptions { Tasks = 7 },
         _ when type == typeof(Augment.AugmentOptions) => new Augment.AugmentOptions { TimeRoll = true },
+        _ when type == typeof(Warmup.WarmupConfig) => new Warmup.WarmupConfig(),
         _ => throw new InvalidOperationException($"no changed value for a setting of type {type}: extend the test"),
     };
 
@@ -101,6 +102,16 @@ public sealed class StreamTrainConfigTests
                 Assert.True(before != config.Hash(), $"{p.Name} changes results but not the hash");
             }
         }
+    }
+
+    [Fact]
+    public void Hash_EveryWarmupSetting_ChangesIt_ButNotWhereItsCacheLies()
+    {
+        var hash = new StreamTrainConfig { Warmup = new Warmup.WarmupConfig() }.Hash();
+        Warmup.WarmupConfig[] changed = [new() { Epochs = 3 }, new() { LearningRate = 0.01 }, new() { BatchSize = 2 }, new() { AvmEpochs = 1 }];
+        Assert.All(changed, w => Assert.NotEqual(hash, new StreamTrainConfig { Warmup = w }.Hash()));
+        Assert.Equal(hash, new StreamTrainConfig { Warmup = new Warmup.WarmupConfig { Cache = "elsewhere" } }.Hash());
+        Assert.Equal(4, typeof(Warmup.WarmupConfig).GetProperties().Count(p => p.CanWrite) - 1);
     }
 
     [Fact]

@@ -129,6 +129,29 @@ public sealed class WarmupTests
         Assert.Equal(2 * 8, results.Efficiency.TrainClips);
     }
 
+    [Fact]
+    public async Task AStoppedWarmup_ContinuesFromItsCheckpoint_ToTheWeightsOfAnUninterruptedOne()
+    {
+        var whole = await new WarmupJob(await ConfigAsync("  epochs: 2\n  avm_epochs: 1\n"), TestData.TempDir(), _ => { }).RunAsync(CancellationToken.None);
+
+        // checkpoint_every is 20 (default): stopping at step 3 of the backbone phase writes the checkpoint at the stop.
+        var config = await ConfigAsync("  epochs: 2\n  avm_epochs: 1\n");
+        var root = TestData.TempDir();
+        using var stop = new CancellationTokenSource();
+        var lines = new List<string>();
+        var first = new WarmupJob(config, root, lines.Add) { AfterStep = s => { if (s == 3) { stop.Cancel(); } } };
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.RunAsync(stop.Token));
+        Assert.Contains(lines, l => l.Contains("run the same command again, without --resume", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(first.WeightsDir));
+
+        var resumed = await new WarmupJob(config, root, lines.Add).RunAsync(CancellationToken.None);
+        Assert.Contains(lines, l => l.Contains("warm-up (backbone): resuming", StringComparison.Ordinal));
+        var a = Weights(whole, out var avmA);
+        var b = Weights(resumed, out var avmB);
+        Assert.All(a.Keys, k => Assert.Equal(a[k], b[k]));
+        Assert.All(avmA.Keys, k => Assert.Equal(avmA[k], avmB[k]));
+    }
+
     [Theory]
     [InlineData("  epoch: 2\n", "unknown key 'epoch' in 'warmup' (did you mean 'epochs'?)")]
     [InlineData("  epochs: 0\n", "warmup.epochs must be at least 1")]

@@ -72,7 +72,7 @@ public sealed class StellaLearner(ModelTrainer trainer, LearnerOptions options, 
         var selV = work.SelectedVideo = work.Own(PatchSelector.SelectVideo(iv, pv, Trainer.VideoKappa, Trainer.Generator));
         work.Selection = new SelectionStats(
             Kept(scores.AudioImportance, selA), Kept(scores.VideoImportance, selV),
-            PrunedTop(scores.AudioCorrelation, Trainer.AudioKappa), PrunedTop(scores.VideoCorrelation, Trainer.VideoKappa));
+            PrunedTop(pa, Trainer.AudioKappa), PrunedTop(pv, Trainer.VideoKappa));
         var audio = Backbone(batch.Audio, selA);
         var video = Backbone(batch.Video, selV);
         var (audioIdx, videoIdx) = (selA, selV);
@@ -103,8 +103,9 @@ public sealed class StellaLearner(ModelTrainer trainer, LearnerOptions options, 
     // Importance of the kept tokens, mean over the batch (the selection stage's dispose scope frees the temporaries).
     private static float Kept(Tensor importance, Tensor selected) => importance.gather(1, selected).sum(1).mean().item<float>();
 
-    // The correlation is non-zero only on the top-kappa tokens: its row sum / kappa is their mean pruning probability.
-    private static float PrunedTop(Tensor? correlation, int kappa) => correlation is null ? float.NaN : (correlation.sum(1) / kappa).mean().item<float>();
+    // The pruning probabilities the rule applied (RCA's correlation: non-zero only on the top-kappa tokens by importance, so the
+    // row sum / kappa is their mean; zeros for the rules without pruning; NaN for the first step's deterministic top-kappa).
+    private static float PrunedTop(Tensor? probability, int kappa) => probability is null ? float.NaN : probability.sum(1).mean().item<float>() / kappa;
 
     /// <inheritdoc />
     protected override void RememberCore(StepWork work)

@@ -169,7 +169,7 @@ public sealed class ModelTrainer : IDisposable
     private static float Accuracy(Tensor logit, Tensor target)
     {
         using var scope = torch.NewDisposeScope();
-        return logit.detach().gt(0).to(ScalarType.Float32).eq(target).to(ScalarType.Float32).mean().item<float>();
+        return logit.detach().gt(Runtime.Scalars.Zero).to(ScalarType.Float32).eq(target).to(ScalarType.Float32).mean().item<float>();
     }
 
     /// <inheritdoc />

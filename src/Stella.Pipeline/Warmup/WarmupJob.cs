@@ -66,7 +66,14 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
             last = avmDir;
         }
 
-        WriteWeights(last);
+        await using (await LockAsync(WeightsDir, ct).ConfigureAwait(false))
+        {
+            if (!File.Exists(Path.Combine(WeightsDir, WeightsFolder.InfoName)))
+            {
+                WriteWeights(last);
+            }
+        }
+
         log($"warm-up: weights in {WeightsDir}");
         return WeightsDir;
     }
@@ -97,6 +104,9 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
         phase.Warmup = null;
         // The warm-up classes are no task's: a probe fitted on them would say nothing about the tasks.
         phase.ProbePerClass = 0;
+        // No memory in either phase: fixed, so editing the continual run's memory settings never orphans a warm-up checkpoint.
+        phase.MemoryMib = 64;
+        phase.MemoryItems = null;
         phase.Workers = config.Workers;
         phase.PrefetchClips = config.PrefetchClips;
         phase.CheckpointEvery = config.CheckpointEvery;
@@ -113,15 +123,55 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
             return;
         }
 
+        // One process at a time per phase folder (runs and compare processes side by side share the cache): the others wait.
+        await using var held = await LockAsync(dir, ct).ConfigureAwait(false);
+        if (File.Exists(results))
+        {
+            log($"warm-up ({name}): finished by another process in {dir}, kept");
+            return;
+        }
+
         var resume = File.Exists(Path.Combine(dir, "checkpoints", "LATEST"));
         log(string.Create(CultureInfo.InvariantCulture,
             $"warm-up ({name}): {(resume ? "resuming" : "training")} on {clips} warm-up clips x {phase.EpochsPerTask} epochs, i.i.d., lr {phase.LearningRate:G3}, batch {phase.BatchSize} -> {dir}"));
         Progress.SetPhase($"warm-up ({name})");
-        await new StreamTrainJob(phase, dir, line => log($"  warm-up ({name}): {line}")) { Source = source, Progress = Progress }
-            .RunAsync(resume, ct).ConfigureAwait(false);
+        await new StreamTrainJob(phase, dir, line => log($"  warm-up ({name}): {line}"))
+        {
+            Source = source, Progress = Progress, AfterStep = AfterStep,
+            ResumeHint = "run the same command again, without --resume: the warm-up continues from this checkpoint",
+        }.RunAsync(resume, ct).ConfigureAwait(false);
         File.WriteAllText(Path.Combine(dir, "warmup.json"), JsonSerializer.Serialize(
             new { phase = name, method = phase.Method, epochs = phase.EpochsPerTask, learning_rate = phase.LearningRate, batch_size = phase.BatchSize, clips, init = phase.Init, seed = phase.Seed, model = phase.Model },
             Json));
+    }
+
+    /// <summary>Test hook: called after every warm-up step with the phase's step count.</summary>
+    public Action<long>? AfterStep { get; init; }
+
+    // An exclusive lock file beside the phase folder; waits (polling, cancellable) while another process holds it. The OS drops the
+    // lock when its holder dies, so a killed process never leaves the cache locked.
+    private async Task<FileStream> LockAsync(string dir, CancellationToken ct)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(dir)!);
+        var path = dir + ".lock";
+        var said = false;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                if (!said)
+                {
+                    log($"warm-up: another process is working in {dir}; waiting for it");
+                    said = true;
+                }
+
+                await Task.Delay(2000, ct).ConfigureAwait(false);
+            }
+        }
     }
 
     private void WriteWeights(string runDir)
@@ -140,18 +190,48 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
             WeightsFolder.Write(partial, trainer.Backbone, trainer.Avm, new WeightsInfo(model.Name, $"stella pretrain ({from})", "backbone.bin", "avm.bin", tensors));
         }
 
+        if (Directory.Exists(WeightsDir))
+        {
+            // A folder without weights.json is a copy from an older, interrupted version of this job: never a finished one.
+            Directory.Delete(WeightsDir, recursive: true);
+        }
+
         Directory.Move(partial, WeightsDir);
     }
 
-    /// <summary>What makes phase (1)'s weights: the data, model, device, seed, initial weights and the warm-up's training settings.</summary>
+    /// <summary>
+    /// What makes phase (1)'s weights: the data (the manifest's warm-up rows and retrieval rows as they are, the data root, the
+    /// rendered benchmark's options), model, device, seed, the initial weights (their folder and its files' sizes and times) and
+    /// the warm-up's training settings. Paths are resolved, so a relative and an absolute path to the same folder are one key.
+    /// </summary>
     private string BackboneKey()
     {
         var synth = config.Synth is null ? "-" : JsonSerializer.Serialize(config.Synth);
         var s = Settings;
+        var manifest = config.Resolve(config.Manifest);
+        var rows = File.Exists(manifest)
+            ? string.Join(";", File.ReadLines(manifest).Where(l => l.EndsWith(",base", StringComparison.OrdinalIgnoreCase) || l.EndsWith(",retrieval", StringComparison.OrdinalIgnoreCase)))
+            : "-";
+        var init = config.Init is null ? "-" : config.Resolve(config.Init);
+        var initFiles = config.Init is null ? "-" : InitStamp(init);
         return string.Create(CultureInfo.InvariantCulture,
-            $"{config.Resolve(config.Manifest)}|{config.DataRoot}|{synth}|{config.Model}|{config.Device}|{config.Seed}|{config.Init}|{config.ContrastiveWeight:R}|{s.Epochs}|{s.LearningRate ?? config.LearningRate:R}|{s.BatchSize ?? config.BatchSize}")
+            $"{manifest}|{StreamTrainConfig.ShortHash(rows, 16)}|{(config.DataRoot is null ? "-" : config.Resolve(config.DataRoot))}|{synth}|{config.Model}|{config.Device}|{config.Seed}|{init}|{initFiles}|{config.ContrastiveWeight:R}|{s.Epochs}|{s.LearningRate ?? config.LearningRate:R}|{s.BatchSize ?? config.BatchSize}")
             // The augmentations change what the warm-up sees; only when one is on, like the run's own hash.
             + (config.Augment is { Any: true } ? $"|augment={config.Augment}" : string.Empty);
+    }
+
+    // The weights files the initial weights resolve to, by size and time (hashing their bytes would read hundreds of MB each run).
+    private static string InitStamp(string path)
+    {
+        try
+        {
+            var dir = WeightsFolder.Resolve(path);
+            return string.Join(",", Directory.GetFiles(dir).Order(StringComparer.Ordinal).Select(f => new FileInfo(f)).Select(f => $"{f.Name}:{f.Length}:{f.LastWriteTimeUtc.Ticks}"));
+        }
+        catch (Stella.Core.UserInputException)
+        {
+            return "unresolved"; // the warm-up's own init then says what is wrong with the path
+        }
     }
 
     private string AvmKey()
@@ -161,6 +241,5 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
             + (config.Augment is { Any: true } ? $"|augment={config.Augment}" : string.Empty);
     }
 
-    private static string Hash(string key) =>
-        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..12];
+    private static string Hash(string key) => StreamTrainConfig.ShortHash(key, 12);
 }
