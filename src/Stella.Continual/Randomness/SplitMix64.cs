@@ -13,9 +13,11 @@ public sealed class SplitMix64
     public ulong State { get; private set; }
 
     /// <summary>The next 64 random bits.</summary>
-    public ulong NextUInt64()
+    public ulong NextUInt64() => Mix(State += 0x9E3779B97F4A7C15);
+
+    /// <summary>The SplitMix64 finalizer: a bijective 64-bit mix (also a good way to derive a key from parts).</summary>
+    public static ulong Mix(ulong z)
     {
-        var z = State += 0x9E3779B97F4A7C15;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
         return z ^ (z >> 31);

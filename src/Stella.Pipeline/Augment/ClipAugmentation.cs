@@ -139,11 +139,5 @@ public sealed class ClipAugmentation
 
     private SplitMix64 Stream(ulong stream) => new(Mix(Key ^ (stream * 0x9E3779B97F4A7C15UL)));
 
-    // The SplitMix64 finalizer: a bijective 64-bit mix.
-    private static ulong Mix(ulong z)
-    {
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    private static ulong Mix(ulong z) => SplitMix64.Mix(z);
 }
