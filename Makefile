@@ -44,8 +44,8 @@ synth: build ## Render the built-in benchmark into $(DATA) unless it is there.
 stream-train: build ## The main job: STELLA on the built-in benchmark (rendered on first use); writes runs/synth-stella-s0/.
 	@$(STELLA) stream-train --config pipelines/synth.yaml $(if $(METHOD),--method $(METHOD),) $(if $(RESUME),--resume,) $(if $(OUT),--out $(OUT),)
 
-compare: build ## Benchmark, not a test: finetune, er, der++, lump, stella, stella-plus x seeds 0,1,2 on the default benchmark (60-80 min on 2 cores); writes runs/compare/.
-	@$(STELLA) compare --config $(or $(COMPARE_CONFIG),pipelines/synth.yaml) --methods $(or $(METHODS),finetune,er,der++,lump,stella,stella-plus) --seeds $(or $(SEEDS),0,1,2) --out $(or $(OUT),runs/compare)
+compare: build ## Benchmark, not a test: STELLA, its ablations and the baselines x seeds 0-4 with the warm start, paired against der++ (hours on 2 cores: about 4 min a run; METHODS=, SEEDS= to choose); writes runs/compare/.
+	@$(STELLA) compare --config $(or $(COMPARE_CONFIG),pipelines/synth.yaml) --methods $(or $(METHODS),stella,der++,random,lpis-only,rca-only,stella-plus,finetune,er,lump,mir) --seeds $(or $(SEEDS),0,1,2,3,4) --reference $(or $(REFERENCE),der++) --out $(or $(OUT),runs/compare)
 
 coreset-eval: build ## Benchmark: train on all clips, extract COINCIDE activations, train on a 20% COINCIDE coreset and a 20% random subset; prints Rel. (%).
 	@set -e; D=$(or $(OUT),runs/coreset-eval); mkdir -p $$D; \
