@@ -43,13 +43,13 @@ public sealed class CliTests
     {
         var dir = TempDir();
         var data = Path.Combine(dir, "data");
-        var (code, output, error) = Stella("synth", "--out", data, "--tasks", "2", "--classes-per-task", "2", "--train-per-class", "1", "--eval-per-class", "1", "--seconds", "4");
+        var (code, output, error) = Stella("synth", "--out", data, "--tasks", "2", "--classes-per-task", "2", "--train-per-class", "1", "--eval-per-class", "1", "--base-classes", "1", "--base-per-class", "1", "--seconds", "4");
         Assert.True(code == 0, error);
-        Assert.Contains("wrote 8 clips (4 train, 4 retrieval) of 4 classes in 2 tasks", output);
+        Assert.Contains("wrote 9 clips (4 train, 4 retrieval, 1 warm-up) of 4 task classes in 2 tasks (+ 1 warm-up classes)", output);
 
         (code, output, error) = Stella("manifest", "check", Path.Combine(data, "manifest.csv"));
         Assert.True(code == 0, error);
-        Assert.Contains("8 clips, 0 missing", output);
+        Assert.Contains("9 clips, 0 missing", output);
 
         var clip = Directory.GetFiles(Path.Combine(data, "clips"), "*.mp4").Order().First();
         (code, output, error) = Stella("inspect", clip, "--out", Path.Combine(dir, "inspect"));

@@ -15,7 +15,7 @@ public sealed class StreamTrainSignalTests
         var dir = Path.Combine(Path.GetTempPath(), "stella-cli-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         using (var synth = CliRunner.Start("synth", "--out", Path.Combine(dir, "data"), "--tasks", "2", "--classes-per-task", "2", "--train-per-class", "4",
-                   "--eval-per-class", "2", "--seconds", "5", "--seed", "5"))
+                   "--eval-per-class", "2", "--base-classes", "0", "--seconds", "5", "--seed", "5"))
         {
             Assert.True(synth.WaitForExit(120_000));
             Assert.Equal(0, synth.ExitCode);
