@@ -33,7 +33,10 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
     private WarmupConfig Settings => config.Warmup ?? new WarmupConfig();
 
     /// <summary>The folder of phase (1), the backbone warm-up, under the cache root.</summary>
-    public string BackboneDir => Path.Combine(root, $"backbone-{Hash(BackboneKey())}");
+    public string BackboneDir => _backboneDir ??= Path.Combine(root, $"backbone-{Hash(BackboneKey())}");
+
+    // Computed once: the key reads the manifest and lists the init folder, and the folder is asked for several times a run.
+    private string? _backboneDir;
 
     /// <summary>The folder of phase (2), the AVM warm-up (inside phase (1)'s folder); null when <c>avm_epochs</c> is 0.</summary>
     public string? AvmDir => Settings.AvmEpochs > 0 ? Path.Combine(BackboneDir, $"avm-{Hash(AvmKey())}") : null;
