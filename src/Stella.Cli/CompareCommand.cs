@@ -14,14 +14,19 @@ internal static class CompareCommand
         var config = new Option<string>("--config") { Description = "Job config (YAML) every run uses.", DefaultValueFactory = _ => "pipelines/synth.yaml" };
         var output = new Option<string>("--out") { Description = "Folder for runs/<method>-s<seed>/, compare.md, compare.csv and plots/.", Required = true };
         var init = new Option<string?>("--init") { Description = "Start every run from these weights: a folder from 'stella weights import', a run folder or a checkpoint folder (weights only)." };
-        var reference = new Option<string>("--reference") { Description = "Method every other one is paired against, seed by seed (compare.md's 'Paired against' section, plots/paired.png); skipped when it is not among --methods.", DefaultValueFactory = _ => "der++" };
+        var reference = new Option<string>("--reference") { Description = "Method (or variant) every other one is paired against, seed by seed (compare.md's 'Paired against' section, plots/paired.png); comma-separated for several, each with its own section and plots/paired-vs-<reference>.png; skipped when not compared.", DefaultValueFactory = _ => "der++" };
+        var variant = new Option<string[]>("--variant")
+        {
+            Description = "LABEL=CONFIG: also run CONFIG (its own method, every seed, the same clips) under LABEL, compared and paired like a method; repeatable. E.g. stella-avm=pipelines/synth-avm.yaml.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var fromClips = new Option<bool>("--from-clips") { Description = "Decode the clips in every run instead of preprocessing each seed's clips once into patch shards (same results, slower)." };
         var command = new Command("compare",
             "Run each method with each seed (finished runs are kept, interrupted ones resume), then write Table 2.1/2.2/2.3-style tables " +
             "(mean ± std over seeds, best in bold, second underlined) as Markdown and CSV, with A/F and modality-gap plots, and each method's " +
             "paired differences against --reference with 95% intervals over seeds and over clips and a verdict.")
         {
-            methods, seeds, config, output, fromClips, init, reference,
+            methods, seeds, config, output, fromClips, init, reference, variant,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -29,9 +34,19 @@ internal static class CompareCommand
             var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw new Stella.Core.UserInputException($"--seeds: '{s}' is not an integer"))
                 .ToList();
+            var references = parse.GetValue(reference)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (references.Length == 0)
+            {
+                throw new Stella.Core.UserInputException("--reference: name at least one method");
+            }
+
             using var stop = new StopSignals(ct);
             await new CompareJob(parse.GetValue(config)!, methodList, seedList, parse.GetValue(output)!, line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}"))
-                { FromShards = !parse.GetValue(fromClips), Reference = parse.GetValue(reference)!.Trim(), Init = parse.GetValue(init) is { } i ? Path.GetFullPath(i) : null }.RunAsync(stop.Token);
+            {
+                FromShards = !parse.GetValue(fromClips), Reference = references[0], References = references[1..],
+                Variants = (parse.GetValue(variant) ?? []).Select(CompareVariant.Parse).ToList(),
+                Init = parse.GetValue(init) is { } i ? Path.GetFullPath(i) : null,
+            }.RunAsync(stop.Token);
             return 0;
         });
         return command;

@@ -11,7 +11,7 @@ namespace Stella.Cli.Tests;
 /// </summary>
 public sealed class KillAnywhereTests
 {
-    private static readonly SynthOptions Small = new() { Tasks = 2, ClassesPerTask = 2, TrainPerClass = 4, EvalPerClass = 2, BaseClasses = 0, Seconds = 5, Seed = 9 };
+    private static readonly SynthOptions Small = new() { Tasks = 2, ClassesPerTask = 2, TrainPerClass = 4, EvalPerClass = 1, BaseClasses = 0, Seconds = 5, Seed = 9 };
 
     /// <summary>Runs stream-train until <paramref name="killWhen"/> says so (checked on every output line and every few ms), then SIGKILLs it.</summary>
     private static async Task<string> RunUntilKilledAsync(string config, string run, bool resume, Func<string?, bool> killWhen)
@@ -61,7 +61,7 @@ public sealed class KillAnywhereTests
         var dir = await BrokenStream.CreateAsync(await TestData.SynthAsync(Small));
         var config = Path.Combine(dir, "job.yaml");
         await File.WriteAllTextAsync(config,
-            "name: kill\nmanifest: manifest.csv\nmethod: stella\nbatch_size: 4\nepochs_per_task: 2\ncheckpoint_every: 1\nworkers: 2\nmax_quarantine_share: 1.0\nprobe_per_class: 2\n");
+            "name: kill\nmanifest: manifest.csv\nmethod: stella\nbatch_size: 4\nepochs_per_task: 2\ncheckpoint_every: 1\nworkers: 2\nmax_quarantine_share: 1.0\nprobe_per_class: 1\n");
         var straight = Path.Combine(dir, "straight");
         using (var p = CliRunner.Start("stream-train", "--config", config, "--out", straight))
         {

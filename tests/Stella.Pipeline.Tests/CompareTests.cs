@@ -64,12 +64,12 @@ public sealed class CompareTests
 
         var csv = await File.ReadAllLinesAsync(Path.Combine(dir, "compare.csv"));
         // One header for the table rows and the paired rows: the table rows leave the paired columns empty.
-        Assert.Equal("table,method,metric,mean,std,n,mean_diff,lo_seed,hi_seed,lo_boot,hi_boot,wins,verdict", csv[0]);
-        Assert.Contains("retrieval_a2v,er,R@10 A,42,2.828,2,,,,,,,", csv);
-        Assert.Contains("efficiency,er,samples/s,6,1.414,2,,,,,,,", csv);
-        Assert.Contains("quality,stella,linear probe after last (%),80,0,2,,,,,,,", csv);
+        Assert.Equal("table,method,metric,mean,std,n,mean_diff,lo_seed,hi_seed,lo_boot,hi_boot,wins,verdict,reference", csv[0]);
+        Assert.Contains("retrieval_a2v,er,R@10 A,42,2.828,2,,,,,,,,", csv);
+        Assert.Contains("efficiency,er,samples/s,6,1.414,2,,,,,,,,", csv);
+        Assert.Contains("quality,stella,linear probe after last (%),80,0,2,,,,,,,,", csv);
         // der++ is the default reference: stella's R@10 A is 20 and 24 points above it (no ranks in these runs: no bootstrap).
-        Assert.Contains("paired,stella,a2v R@10 A,,,2,22,-3.412,47.412,,,2,not separable", csv);
+        Assert.Contains("paired,stella,a2v R@10 A,,,2,22,-3.412,47.412,,,2,not separable,der++", csv);
         Assert.True(File.Exists(Path.Combine(dir, "plots", "a_f.png")));
         Assert.True(File.Exists(Path.Combine(dir, "plots", "modality_gap.png")));
     }
@@ -108,8 +108,8 @@ public sealed class CompareTests
 
         var csv = await File.ReadAllLinesAsync(Path.Combine(dir, "compare.csv"));
         Assert.Equal(2 * 16, csv.Count(l => l.StartsWith("paired,", StringComparison.Ordinal)));
-        Assert.Contains("paired,er,v2a R@10 A,,,3,0,0,0,0,0,0,not separable", csv);
-        Assert.Single(csv, l => l.StartsWith("paired,stella,a2v avg A,", StringComparison.Ordinal) && l.EndsWith(",3,better", StringComparison.Ordinal));
+        Assert.Contains("paired,er,v2a R@10 A,,,3,0,0,0,0,0,0,not separable,der++", csv);
+        Assert.Single(csv, l => l.StartsWith("paired,stella,a2v avg A,", StringComparison.Ordinal) && l.EndsWith(",3,better,der++", StringComparison.Ordinal));
         var png = await File.ReadAllBytesAsync(Path.Combine(dir, "plots", "paired.png"));
         Assert.True(png.Length > 2000 && png[1] == (byte)'P' && png[2] == (byte)'N' && png[3] == (byte)'G');
 
@@ -118,6 +118,66 @@ public sealed class CompareTests
         var skipped = without.Split("## Paired against lump\n\n")[1].Split('\n')[0];
         Assert.Equal("Skipped: the reference 'lump' is not among the methods compared (stella, er); choose one with --reference.", skipped);
         Assert.DoesNotContain("plots/paired.png", without);
+    }
+
+    [Fact]
+    public async Task Compare_Variant_IsARowOfItsOwn_AndASecondReferencePairsAgainstIt()
+    {
+        var dir = TestData.TempDir();
+        var config = Path.Combine(dir, "job.yaml");
+        await File.WriteAllTextAsync(config, "name: t\nmanifest: data/manifest.csv\n");
+        Directory.CreateDirectory(Path.Combine(dir, "other"));
+        var variantConfig = Path.Combine(dir, "other", "avm.yaml");
+        await File.WriteAllTextAsync(variantConfig, "name: t-avm\nmanifest: ../data/manifest.csv\nmethod: stella\nwarmup:\n  epochs: 1\n  avm_epochs: 2\n");
+        foreach (var seed in new[] { 0, 1, 2 })
+        {
+            // the variant finds every clip first; stella and der++ rank them anywhere in 1..50.
+            FakeRuns.Write(dir, FakeRuns.WithRanks("der++", seed, FakeRuns.Mixed(seed, 6)));
+            FakeRuns.Write(dir, FakeRuns.WithRanks("stella", seed, FakeRuns.Mixed(seed, 6)));
+            FakeRuns.Write(dir, FakeRuns.WithRanks("stella-avm", seed, FakeRuns.Constant(1, 6)));
+        }
+
+        var job = new CompareJob(config, ["der++", "stella"], [0, 1, 2], dir, _ => { })
+        {
+            Variants = [CompareVariant.Parse($"stella-avm={variantConfig}")], References = ["stella"],
+        };
+        Assert.Equal([("der++", config, "der++", false), ("stella", config, "stella", false), ("stella-avm", variantConfig, "stella", true)],
+            job.Plan().Select(e => (e.Label, e.ConfigPath, e.Method, e.IsVariant)));
+        var md = await File.ReadAllTextAsync(await job.RunAsync(CancellationToken.None));
+
+        Assert.Contains($"Variant **stella-avm**: stella with config `{variantConfig}`.", md);
+        Assert.Contains(md.Split("## Table 2.1: zero-shot retrieval, audio -> video\n")[1].Split("\n## ")[0].Split('\n'), l => l.StartsWith("| stella-avm |", StringComparison.Ordinal));
+        // Against der++ (first reference): stella and the variant; against stella: der++ and the variant, with its own plot.
+        var vsStella = md.Split("## Paired against stella\n")[1].Split("\n## ")[0];
+        Assert.Contains(vsStella.Split('\n'), l => l.StartsWith("| stella-avm | avg A |", StringComparison.Ordinal) && l.EndsWith("| 3/3 | **better** |", StringComparison.Ordinal));
+        Assert.Contains("![paired differences against stella](plots/paired-vs-stella.png)", vsStella);
+        Assert.True(File.Exists(Path.Combine(dir, "plots", "paired-vs-stella.png")));
+        var csv = await File.ReadAllLinesAsync(Path.Combine(dir, "compare.csv"));
+        Assert.Equal(2 * 16, csv.Count(l => l.StartsWith("paired,", StringComparison.Ordinal) && l.EndsWith(",der++", StringComparison.Ordinal)));
+        Assert.Equal(2 * 16, csv.Count(l => l.StartsWith("paired,", StringComparison.Ordinal) && l.EndsWith(",stella", StringComparison.Ordinal)));
+        Assert.Single(csv, l => l.StartsWith("paired,stella-avm,a2v avg A,", StringComparison.Ordinal) && l.EndsWith(",3,better,stella", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("er=other/avm.yaml", "variant 'er': the label is already a method's or another variant's; choose another")]
+    [InlineData("a/b=other/avm.yaml", "variant 'a/b': a label is letters, digits and . _ + - (it names the runs' folders)")]
+    [InlineData("elsewhere=other/elsewhere.yaml", "trains on ")]
+    [InlineData("stella-avm", "--variant 'stella-avm': write LABEL=CONFIG, e.g. stella-avm=pipelines/synth-avm.yaml")]
+    public async Task Compare_BadVariant_IsAClearError(string variant, string expected)
+    {
+        var dir = TestData.TempDir();
+        var config = Path.Combine(dir, "job.yaml");
+        await File.WriteAllTextAsync(config, "name: t\nmanifest: data/manifest.csv\n");
+        Directory.CreateDirectory(Path.Combine(dir, "other"));
+        await File.WriteAllTextAsync(Path.Combine(dir, "other", "avm.yaml"), "name: t\nmanifest: ../data/manifest.csv\n");
+        await File.WriteAllTextAsync(Path.Combine(dir, "other", "elsewhere.yaml"), "name: t\nmanifest: data/manifest.csv\n");
+        var e = await Assert.ThrowsAsync<Stella.Core.UserInputException>(() =>
+            new CompareJob(config, ["er"], [0], dir, _ => { }) { Variants = [CompareVariant.Parse(variant.Replace("other/", Path.Combine(dir, "other") + "/", StringComparison.Ordinal))] }.RunAsync(CancellationToken.None));
+        Assert.Contains(expected, e.Message);
+        if (expected == "trains on ")
+        {
+            Assert.EndsWith($"the compare's config {config} on {Path.Combine(dir, "data", "manifest.csv")}; paired differences need the same clips", e.Message);
+        }
     }
 
     [Fact]

@@ -15,7 +15,7 @@ namespace Stella.Pipeline.Tests;
 /// <summary>The stream-train graph's stages alone, the stream cursor, failures injected at every stage, and exact resume around quarantined clips.</summary>
 public sealed class GraphTests
 {
-    private static readonly SynthOptions Tiny = new() { Tasks = 2, ClassesPerTask = 2, TrainPerClass = 4, EvalPerClass = 2, BaseClasses = 0, Seconds = 5, Seed = 3 };
+    private static readonly SynthOptions Tiny = TestData.Tiny;
     private static readonly Lazy<Task<string>> Data = new(() => TestData.SynthAsync(Tiny));
     private static readonly Lazy<Task<string>> Broken = new(async () => await BrokenStream.CreateAsync(await Data.Value));
 

@@ -6,7 +6,7 @@ namespace Stella.Pipeline.Tests;
 
 public sealed class InitTests
 {
-    private static readonly SynthOptions Tiny = new() { Tasks = 2, ClassesPerTask = 2, TrainPerClass = 4, EvalPerClass = 2, BaseClasses = 0, Seconds = 5, Seed = 3 };
+    private static readonly SynthOptions Tiny = TestData.Tiny;
 
     [Fact]
     public void Hash_DependsOnInit()

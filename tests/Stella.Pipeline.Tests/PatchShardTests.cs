@@ -31,6 +31,21 @@ public sealed class PatchShardTests
         return rows;
     }
 
+    /// <summary>
+    /// The benchmark preprocessed once by one job (whole) and once by two (split, shards 0 and 1 of 2), with each job's row count;
+    /// shared by the tests that only read shards (the method does not enter preprocessing).
+    /// </summary>
+    private static readonly Lazy<Task<(string Whole, string Split, int Rows, int First, int Second)>> Shards = new(async () =>
+    {
+        var data = await Data.Value;
+        var whole = TestData.TempDir();
+        var split = TestData.TempDir();
+        var rows = await new PreprocessJob(Config(data), whole, 0, 1, _ => { }).RunAsync(CancellationToken.None);
+        var first = await new PreprocessJob(Config(data), split, 0, 2, _ => { }).RunAsync(CancellationToken.None);
+        var second = await new PreprocessJob(Config(data), split, 1, 2, _ => { }).RunAsync(CancellationToken.None);
+        return (whole, split, rows, first, second);
+    });
+
     [Theory]
     [InlineData("stella")]
     [InlineData("multitask")] // the joint stream: shuffled over a canonical order, each clip with its own task's window
@@ -40,11 +55,7 @@ public sealed class PatchShardTests
         var fromClips = TestData.TempDir();
         var clipsResults = await new StreamTrainJob(Config(data, method), fromClips, _ => { }).RunAsync(false, CancellationToken.None);
 
-        var whole = TestData.TempDir();
-        var split = TestData.TempDir();
-        var rows = await new PreprocessJob(Config(data), whole, 0, 1, _ => { }).RunAsync(CancellationToken.None);
-        var first = await new PreprocessJob(Config(data), split, 0, 2, _ => { }).RunAsync(CancellationToken.None);
-        var second = await new PreprocessJob(Config(data), split, 1, 2, _ => { }).RunAsync(CancellationToken.None);
+        var (whole, split, rows, first, second) = await Shards.Value;
         // 16 training rows, 8 retrieval rows, 2 probe clips x 4 classes.
         Assert.Equal(32, rows);
         Assert.Equal(rows, first + second);
@@ -68,9 +79,7 @@ public sealed class PatchShardTests
     [Fact]
     public async Task Open_ShardsOfAnotherGeometry_AreRefusedByName()
     {
-        var data = await Data.Value;
-        var dir = TestData.TempDir();
-        await new PreprocessJob(Config(data), dir, 0, 1, _ => { }) { RowsPerFile = 100 }.RunAsync(CancellationToken.None);
+        var dir = (await Shards.Value).Whole;
         var e = await Assert.ThrowsAsync<Stella.Core.UserInputException>(() => PatchShardSource.OpenAsync([dir], ModelConfig.Base, _ => { }, CancellationToken.None));
         Assert.Contains("shard-0000-of-0001-", e.Message);
         Assert.Contains("patch geometry 'audio 512x128 -> 256x256; video 4x3x128x128 -> 256x768; patch 16' does not match the base model's", e.Message);

@@ -11,7 +11,7 @@ namespace Stella.Pipeline.Tests;
 
 public sealed class StreamTrainTests
 {
-    private static readonly SynthOptions Tiny = new() { Tasks = 2, ClassesPerTask = 2, TrainPerClass = 4, EvalPerClass = 2, BaseClasses = 0, Seconds = 5, Seed = 3 };
+    private static readonly SynthOptions Tiny = TestData.Tiny;
     private static readonly Lazy<Task<string>> Data = new(() => TestData.SynthAsync(Tiny));
 
     private static StreamTrainConfig Config(string manifest, string method = "stella") => new()

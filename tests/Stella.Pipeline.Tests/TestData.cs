@@ -10,6 +10,9 @@ internal static class TestData
 {
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<SynthOptions, Lazy<Task<string>>> Sets = new();
 
+    /// <summary>The small benchmark most test classes share (2 tasks x 2 classes x 4 training clips, 2 retrieval clips a class, no warm-up split): rendered once per test run.</summary>
+    public static readonly SynthOptions Tiny = new() { Tasks = 2, ClassesPerTask = 2, TrainPerClass = 4, EvalPerClass = 2, BaseClasses = 0, Seconds = 5, Seed = 3 };
+
     /// <summary>The folder of a benchmark rendered with <paramref name="options"/>.</summary>
     public static Task<string> SynthAsync(SynthOptions options) => Sets.GetOrAdd(options, o => new Lazy<Task<string>>(async () =>
     {

@@ -33,15 +33,18 @@ public sealed class WarmupTests
     private static Dictionary<string, float[]> Values(torch.nn.Module module) =>
         module.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().cpu().data<float>().ToArray());
 
+    /// <summary>One uninterrupted warm-up of both phases (2 epochs, then 1 of the AVM), shared by the tests that read it.</summary>
+    private static readonly Lazy<Task<(WarmupJob Job, StreamTrainConfig Config, string Weights)>> Whole = new(async () =>
+    {
+        var config = await ConfigAsync("  epochs: 2\n  avm_epochs: 1\n");
+        var job = new WarmupJob(config, TestData.TempDir(), _ => { });
+        return (job, config, await job.RunAsync(CancellationToken.None));
+    });
+
     [Fact]
     public async Task Pretrain_TrainsTheBackboneThenTheAvmAlone_AndWritesWeightsThatInitLoads_AndAnotherModelRefuses()
     {
-        var config = await ConfigAsync("  epochs: 2\n  avm_epochs: 1\n");
-        var root = TestData.TempDir();
-        var lines = new List<string>();
-        var job = new WarmupJob(config, root, lines.Add);
-
-        var weights = await job.RunAsync(CancellationToken.None);
+        var (job, config, weights) = await Whole.Value;
 
         Assert.Equal(job.WeightsDir, weights);
         Assert.Equal("tiny", WeightsFolder.RecordedModel(weights));
@@ -132,7 +135,7 @@ public sealed class WarmupTests
     [Fact]
     public async Task AStoppedWarmup_ContinuesFromItsCheckpoint_ToTheWeightsOfAnUninterruptedOne()
     {
-        var whole = await new WarmupJob(await ConfigAsync("  epochs: 2\n  avm_epochs: 1\n"), TestData.TempDir(), _ => { }).RunAsync(CancellationToken.None);
+        var (_, _, whole) = await Whole.Value;
 
         // checkpoint_every is 20 (default): stopping at step 3 of the backbone phase writes the checkpoint at the stop.
         var config = await ConfigAsync("  epochs: 2\n  avm_epochs: 1\n");
@@ -164,7 +167,7 @@ public sealed class WarmupTests
     [Fact]
     public async Task Warmup_WithoutBaseRows_SaysHowToMakeThem()
     {
-        var data = await TestData.SynthAsync(Small with { BaseClasses = 0 });
+        var data = await TestData.SynthAsync(TestData.Tiny);
         var dir = TestData.TempDir();
         var path = Path.Combine(dir, "job.yaml");
         File.WriteAllText(path, $"name: w\nmanifest: {Path.Combine(data, "manifest.csv")}\nworkers: 2\nwarmup:\n  epochs: 1\n");

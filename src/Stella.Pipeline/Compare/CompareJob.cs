@@ -26,9 +26,74 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
 
     /// <summary>
     /// The method every other one is paired against in compare.md's "Paired against" section; when it is not among the methods,
-    /// the section says so and holds nothing else. Default der++.
+    /// the section says so and holds nothing else. Default der++. <see cref="References"/> adds more.
     /// </summary>
     public string Reference { get; init; } = "der++";
+
+    /// <summary>
+    /// Further references after <see cref="Reference"/>, each with its own "Paired against" section and plot
+    /// (plots/paired-vs-&lt;reference&gt;.png), e.g. a variant paired against the method it varies.
+    /// </summary>
+    public IReadOnlyList<string> References { get; init; } = [];
+
+    /// <summary>
+    /// Runs of other configs, each under its own label and compared like a method (tables, pairing, as a reference): e.g. stella
+    /// with the AVM pre-trained in the warm-up (<c>stella-avm=pipelines/synth-avm.yaml</c>). Each trains the method its config
+    /// names, with every seed, on the same clips as the compare's config (refused otherwise: pairing needs the same clips).
+    /// </summary>
+    public IReadOnlyList<CompareVariant> Variants { get; init; } = [];
+
+    /// <summary>One row of the comparison: its label (the method's name for a method), the config it runs and its learner.</summary>
+    public sealed record Entry(string Label, string ConfigPath, string Method, bool IsVariant);
+
+    private List<Entry>? _plan;
+
+    private List<Entry> Entries => _plan ??= Plan();
+
+    private IReadOnlyList<string> Labels => Entries.Select(e => e.Label).ToList();
+
+    /// <summary>The rows in order (the methods, then the variants), checked: learners known, labels unique, variants on the same clips.</summary>
+    public List<Entry> Plan()
+    {
+        foreach (var method in methods)
+        {
+            if (!Stella.Continual.Learning.LearnerFactory.Names.Contains(method))
+            {
+                throw new Stella.Core.UserInputException($"unknown method '{method}': choose from {string.Join(", ", Stella.Continual.Learning.LearnerFactory.Names)}");
+            }
+        }
+
+        var entries = methods.Distinct().Select(m => new Entry(m, configPath, m, false)).ToList();
+        if (Variants.Count == 0)
+        {
+            return entries;
+        }
+
+        var main = StreamTrainConfig.Load(configPath);
+        foreach (var variant in Variants)
+        {
+            if (!System.Text.RegularExpressions.Regex.IsMatch(variant.Label, "^[A-Za-z0-9][A-Za-z0-9._+-]*$"))
+            {
+                throw new Stella.Core.UserInputException($"variant '{variant.Label}': a label is letters, digits and . _ + - (it names the runs' folders)");
+            }
+
+            if (Stella.Continual.Learning.LearnerFactory.Names.Contains(variant.Label) || entries.Any(e => e.Label == variant.Label))
+            {
+                throw new Stella.Core.UserInputException($"variant '{variant.Label}': the label is already a method's or another variant's; choose another");
+            }
+
+            var config = StreamTrainConfig.Load(variant.ConfigPath);
+            if (config.Resolve(config.Manifest) != main.Resolve(main.Manifest))
+            {
+                throw new Stella.Core.UserInputException(
+                    $"variant '{variant.Label}': {variant.ConfigPath} trains on {config.Resolve(config.Manifest)}, the compare's config {configPath} on {main.Resolve(main.Manifest)}; paired differences need the same clips");
+            }
+
+            entries.Add(new Entry(variant.Label, variant.ConfigPath, config.Method, true));
+        }
+
+        return entries;
+    }
 
     /// <summary>Runs what is missing and writes compare.md, compare.csv and the plots; returns compare.md's path.</summary>
     public async Task<string> RunAsync(CancellationToken ct)
@@ -38,32 +103,26 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
             throw new Stella.Core.UserInputException("compare needs at least one method and one seed");
         }
 
-        foreach (var method in methods)
-        {
-            if (!Stella.Continual.Learning.LearnerFactory.Names.Contains(method))
-            {
-                throw new Stella.Core.UserInputException($"unknown method '{method}': choose from {string.Join(", ", Stella.Continual.Learning.LearnerFactory.Names)}");
-            }
-        }
-
+        var entries = Entries;
         Directory.CreateDirectory(outDir);
         var results = new Dictionary<(string Method, int Seed), RunResults>();
         var n = 0;
-        foreach (var method in methods)
+        foreach (var entry in entries)
         {
             foreach (var seed in seeds)
             {
                 n++;
-                var runDir = Path.Combine(outDir, "runs", $"{method}-s{seed}");
+                var runDir = Path.Combine(outDir, "runs", $"{entry.Label}-s{seed}");
                 var resultsPath = Path.Combine(runDir, "results.json");
                 if (!File.Exists(resultsPath))
                 {
-                    var config = StreamTrainConfig.Load(configPath);
-                    config.Method = method;
+                    var config = StreamTrainConfig.Load(entry.ConfigPath);
+                    config.Method = entry.Method;
                     config.Seed = seed;
                     config.Init = Init ?? config.Init;
                     var resume = File.Exists(Path.Combine(runDir, "checkpoints", "LATEST"));
-                    log($"[{n}/{methods.Count * seeds.Count}] {(resume ? "resuming" : "running")} {method}, seed {seed} -> {runDir}");
+                    var what = entry.IsVariant ? $"{entry.Label} ({entry.Method}, {entry.ConfigPath})" : entry.Method;
+                    log($"[{n}/{entries.Count * seeds.Count}] {(resume ? "resuming" : "running")} {what}, seed {seed} -> {runDir}");
                     // Shards hold one window's patches: an augmented config trains from the clips.
                     var shards = FromShards && config.Augment is not { Any: true };
                     if (FromShards && !shards && n == 1)
@@ -76,10 +135,10 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
                 }
                 else
                 {
-                    log($"[{n}/{methods.Count * seeds.Count}] {method}, seed {seed}: finished earlier, kept");
+                    log($"[{n}/{entries.Count * seeds.Count}] {entry.Label}, seed {seed}: finished earlier, kept");
                 }
 
-                results[(method, seed)] = RunResults.Read(resultsPath);
+                results[(entry.Label, seed)] = RunResults.Read(resultsPath);
             }
         }
 
@@ -88,7 +147,11 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
 
     private async Task<Sources.IClipSource> ShardsFor(StreamTrainConfig config, int seed, CancellationToken ct)
     {
-        var dir = Path.Combine(outDir, "shards", $"s{seed}");
+        // A variant whose clips preprocess to other shards (another probe set, another geometry) keeps its own beside them.
+        var hash = Shards.PreprocessJob.SourceHash(config);
+        var main = StreamTrainConfig.Load(configPath);
+        main.Seed = seed;
+        var dir = Path.Combine(outDir, "shards", hash == Shards.PreprocessJob.SourceHash(main) ? $"s{seed}" : $"s{seed}-{hash}");
         var done = Path.Combine(dir, "DONE");
         if (!File.Exists(done) || File.ReadAllText(done).Trim() != Shards.PreprocessJob.SourceHash(config))
         {
@@ -102,8 +165,9 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
 
     private string Write(Dictionary<(string Method, int Seed), RunResults> results)
     {
+        var labels = Labels;
         var rows = new List<CompareRow>();
-        foreach (var method in methods)
+        foreach (var method in labels)
         {
             var runs = seeds.Select(s => results[(method, s)]).ToList();
             rows.Add(new CompareRow(method, runs));
@@ -113,6 +177,11 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         var csv = new StringBuilder($"table,method,metric,mean,std,n,{PairedColumns}\n");
         var config = StreamTrainConfig.Load(configPath);
         md.Append(CultureInfo.InvariantCulture, $"# Method comparison\n\nConfig `{configPath}` ({config.Model} model, {config.EpochsPerTask} pass(es) per task, batch {config.BatchSize}); seeds {string.Join(", ", seeds)}; mean ± std over seeds; **best**, <u>second</u>. A: average accuracy after the last task (higher is better); F: forgetting (lower is better).\n\n");
+        foreach (var variant in Entries.Where(e => e.IsVariant))
+        {
+            md.Append(CultureInfo.InvariantCulture, $"Variant **{variant.Label}**: {variant.Method} with config `{variant.ConfigPath}`.\n\n");
+        }
+
         foreach (var (direction, title) in new[] { ("a2v", "audio -> video"), ("v2a", "video -> audio") })
         {
             var columns = new List<Column>();
@@ -149,8 +218,12 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         }
 
         var plots = Directory.CreateDirectory(Path.Combine(outDir, "plots")).FullName;
-        Paired(md, csv, results, plots);
-        Plots.MethodBars(Path.Combine(plots, "a_f.png"), methods,
+        foreach (var (reference, i) in new[] { Reference }.Concat(References.Where(r => r != Reference)).Distinct().Select((r, i) => (r, i)))
+        {
+            Paired(md, csv, results, reference, Path.Combine(plots, i == 0 ? "paired.png" : $"paired-vs-{reference}.png"));
+        }
+
+        Plots.MethodBars(Path.Combine(plots, "a_f.png"), labels,
             [
                 ("a->v avg A", rows.Select(r => r.Mean(x => x.A2V["avg"].A)).ToArray(), rows.Select(r => r.Std(x => x.A2V["avg"].A)).ToArray()),
                 ("a->v avg F", rows.Select(r => r.Mean(x => x.A2V["avg"].F ?? double.NaN)).ToArray(), rows.Select(r => r.Std(x => x.A2V["avg"].F ?? double.NaN)).ToArray()),
@@ -197,21 +270,22 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         md.Append('\n');
     }
 
-    private const string PairedColumns = "mean_diff,lo_seed,hi_seed,lo_boot,hi_boot,wins,verdict";
+    private const string PairedColumns = "mean_diff,lo_seed,hi_seed,lo_boot,hi_boot,wins,verdict,reference";
 
     // The table rows leave the paired columns empty: one header for the whole file, so CSV readers take it as one table.
     private static readonly string EmptyPaired = new(',', PairedColumns.Count(c => c == ',') + 1);
 
-    private void Paired(StringBuilder md, StringBuilder csv, Dictionary<(string Method, int Seed), RunResults> results, string plots)
+    private void Paired(StringBuilder md, StringBuilder csv, Dictionary<(string Method, int Seed), RunResults> results, string reference, string plot)
     {
-        md.Append(CultureInfo.InvariantCulture, $"## Paired against {Reference}\n\n");
-        if (!methods.Contains(Reference))
+        var labels = Labels;
+        md.Append(CultureInfo.InvariantCulture, $"## Paired against {reference}\n\n");
+        if (!labels.Contains(reference))
         {
-            md.Append(CultureInfo.InvariantCulture, $"Skipped: the reference '{Reference}' is not among the methods compared ({string.Join(", ", methods)}); choose one with --reference.\n\n");
+            md.Append(CultureInfo.InvariantCulture, $"Skipped: the reference '{reference}' is not among the methods compared ({string.Join(", ", labels)}); choose one with --reference.\n\n");
             return;
         }
 
-        var others = methods.Where(m => m != Reference).ToList();
+        var others = labels.Where(m => m != reference).ToList();
         if (others.Count == 0)
         {
             md.Append("Skipped: no method other than the reference.\n\n");
@@ -219,13 +293,13 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         }
 
         md.Append(CultureInfo.InvariantCulture, $"""
-            Each method minus {Reference}, seed by seed, in percentage points: every method of a seed trains on the same clips, in the same order, from the same initial weights, so the per-seed difference is paired. A: higher is better; F: lower is better.
+            Each method minus {reference}, seed by seed, in percentage points: every method of a seed trains on the same clips, in the same order, from the same initial weights, so the per-seed difference is paired. A: higher is better; F: lower is better.
 
             **mean diff**: mean over seeds of the per-seed differences. **95% over seeds (t)**: Student-t interval on the per-seed differences (n - 1 degrees of freedom; none for one seed). **95% bootstrap over clips**: each seed's retrieval queries are resampled with replacement within each task (the same clips for the method and the reference, and for every evaluation), A and F recomputed from the runs' per-query ranks, the per-seed differences averaged over seeds; {PairedStatistics.Resamples} resamples from a fixed seed, 2.5% and 97.5% percentiles; n/a where a run has no ranks (a results.json of an older version) or the two runs did not query the same clips. **wins**: seeds on which the method is strictly better. **verdict** at 95%: better (worse) when every available interval excludes 0 on the better (worse) side, i.e. both when both exist and the one that exists otherwise; else not separable. The interval over seeds measures what changes from seed to seed (clip order, initial weights, the learner's own randomness), the bootstrap only the finite set of retrieval clips; requiring both keeps a difference that one of them alone would call real but the other not from being reported as one.
 
 
             """);
-        var rows = others.SelectMany(m => PairedStatistics.Compare(m, seeds.Select(s => (s, results[(m, s)], results[(Reference, s)])).ToList())).ToList();
+        var rows = others.SelectMany(m => PairedStatistics.Compare(m, seeds.Select(s => (s, results[(m, s)], results[(reference, s)])).ToList())).ToList();
         string Diff(double v) => v.ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture);
         string Number(double? v) => v is { } x ? x.ToString("0.###", CultureInfo.InvariantCulture) : string.Empty;
         foreach (var (direction, title) in new[] { ("a2v", "audio -> video"), ("v2a", "video -> audio") })
@@ -253,18 +327,18 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         {
             var mean = double.IsFinite(row.MeanDiff) ? (double?)row.MeanDiff : null;
             csv.Append(CultureInfo.InvariantCulture,
-                $"paired,{row.Method},{row.Metric},,,{row.N},{Number(mean)},{Number(row.OverSeeds?.Lo)},{Number(row.OverSeeds?.Hi)},{Number(row.Bootstrap?.Lo)},{Number(row.Bootstrap?.Hi)},{row.Wins},{row.Verdict}\n");
+                $"paired,{row.Method},{row.Metric},,,{row.N},{Number(mean)},{Number(row.OverSeeds?.Lo)},{Number(row.OverSeeds?.Hi)},{Number(row.Bootstrap?.Lo)},{Number(row.Bootstrap?.Hi)},{row.Wins},{row.Verdict},{reference}\n");
         }
 
         (double, double) Bounds(Interval? i) => i is { } x ? (x.Lo, x.Hi) : (double.NaN, double.NaN);
-        Plots.PairedDifferences(Path.Combine(plots, "paired.png"), others,
+        Plots.PairedDifferences(plot, others,
             new[] { "a2v avg A", "a2v avg F", "v2a avg A", "v2a avg F" }.Select(name =>
             {
                 var of = others.Select(m => rows.Single(r => r.Method == m && r.Metric == name)).ToList();
                 return (name.Replace("2", "->", StringComparison.Ordinal), of.Select(r => r.MeanDiff).ToArray(), of.Select(r => Bounds(r.OverSeeds)).ToArray(), of.Select(r => Bounds(r.Bootstrap)).ToArray());
             }).ToList(),
-            $"method - {Reference}: avg A and avg F with 95% intervals");
-        md.Append(CultureInfo.InvariantCulture, $"![paired differences against {Reference}](plots/paired.png)\n\n");
+            $"method - {reference}: avg A and avg F with 95% intervals");
+        md.Append(CultureInfo.InvariantCulture, $"![paired differences against {reference}](plots/{Path.GetFileName(plot)})\n\n");
     }
 
     private sealed record Column(string Name, Func<RunResults, double> Pick, bool HigherIsBetter);
@@ -291,5 +365,21 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
             var length = perRun.Min(p => p.Length);
             return Enumerable.Range(0, length).Select(t => perRun.Average(p => p[t])).ToArray();
         }
+    }
+}
+
+/// <summary>A labelled run of another config in a comparison (<c>--variant LABEL=CONFIG</c>).</summary>
+public sealed record CompareVariant(string Label, string ConfigPath)
+{
+    /// <summary>Parses <c>LABEL=CONFIG</c>.</summary>
+    public static CompareVariant Parse(string text)
+    {
+        var at = text.IndexOf('=', StringComparison.Ordinal);
+        if (at <= 0 || at == text.Length - 1)
+        {
+            throw new Stella.Core.UserInputException($"--variant '{text}': write LABEL=CONFIG, e.g. stella-avm=pipelines/synth-avm.yaml");
+        }
+
+        return new CompareVariant(text[..at].Trim(), text[(at + 1)..].Trim());
     }
 }
