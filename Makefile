@@ -34,13 +34,15 @@ build: deps restore ## Build everything (CUDA=1 builds against TorchSharp-cuda-l
 	@$(DOTNET) build Stella.Pipeline.sln $(MSBUILD_FLAGS) --no-restore -v q -clp:ErrorsOnly
 
 # The suite in two lanes on 2 cores: the longest project (Pipeline.Tests, whole runs) from the start beside all the others in turn,
-# so the suite takes as long as its longest lane, not as long as MSBuild's order of projects happens to make it.
+# so the suite takes as long as its longest lane, not as long as MSBuild's order of projects happens to make it. The first lane
+# runs in its own process group (setsid) so that Ctrl-C or SIGTERM on make stops it with its test hosts.
 TEST_FIRST  := tests/Stella.Pipeline.Tests
 TEST_OTHERS := $(filter-out $(TEST_FIRST),$(patsubst %/,%,$(sort $(dir $(wildcard tests/*/*.Tests.csproj)))))
 
 test: build ## Run the test suite (about 9 minutes on 2 cores).
 	@rm -f .test-*.log; set -o pipefail; \
-	  $(DOTNET) test $(TEST_FIRST) $(MSBUILD_FLAGS) --no-build > .test-first.log 2>&1 & first=$$!; \
+	  setsid $(DOTNET) test $(TEST_FIRST) $(MSBUILD_FLAGS) --no-build > .test-first.log 2>&1 & first=$$!; \
+	  trap 'kill -TERM -- -$$first 2>/dev/null; rm -f .test-*.log; exit 130' INT TERM; \
 	  status=0; for p in $(TEST_OTHERS); do $(DOTNET) test $$p $(MSBUILD_FLAGS) --no-build 2>&1 | tee -a .test-others.log || status=1; done; \
 	  wait $$first || status=1; cat .test-first.log; \
 	  cat .test-first.log .test-others.log | awk '/(Passed|Failed)! +- +Failed:/ { gsub(",", ""); f += $$4; p += $$6; s += $$8 } END { printf "%d passed, %d failed, %d skipped\n", p, f, s }'; \
@@ -52,9 +54,15 @@ synth: build ## Render the built-in benchmark into $(DATA) unless it is there.
 stream-train: build ## The main job: STELLA on the built-in benchmark (rendered on first use); writes runs/synth-stella-s0/.
 	@$(STELLA) stream-train --config pipelines/synth.yaml $(if $(METHOD),--method $(METHOD),) $(if $(RESUME),--resume,) $(if $(OUT),--out $(OUT),)
 
-compare: build ## Benchmark, not a test: STELLA, its ablations, the baselines and STELLA with a pre-trained AVM (stella-avm) x seeds 0-4 with the warm start, paired against der++ and stella (hours on 2 cores: about 4 min a run; METHODS=, SEEDS=, VARIANTS= to choose); writes runs/compare/.
-	@$(STELLA) compare --config $(or $(COMPARE_CONFIG),pipelines/synth.yaml) --methods $(or $(METHODS),stella,der++,random,lpis-only,rca-only,stella-plus,finetune,er,lump,mir) --seeds $(or $(SEEDS),0,1,2,3,4) \
-	  $(foreach v,$(or $(VARIANTS),stella-avm=pipelines/synth-avm.yaml),--variant $(v)) --reference $(or $(REFERENCE),der++,stella) --out $(or $(OUT),runs/compare)
+# make compare's sets (override on the command line; VARIANTS= runs none). Plain variables: $(or) would split the lists at commas.
+COMPARE_CONFIG ?= pipelines/synth.yaml
+METHODS        ?= stella,der++,random,lpis-only,rca-only,stella-plus,finetune,er,lump,mir
+SEEDS          ?= 0,1,2,3,4
+VARIANTS       ?= stella-avm=pipelines/synth-avm.yaml
+REFERENCE      ?= der++,stella
+
+compare: build ## Benchmark, not a test: STELLA, its ablations, the baselines and STELLA with a pre-trained AVM (stella-avm) x seeds 0-4 with the warm start, paired against der++ and stella (hours on 2 cores: about 6 min a run; METHODS=, SEEDS=, VARIANTS=, REFERENCE= to choose); writes runs/compare/.
+	@$(STELLA) compare --config $(COMPARE_CONFIG) --methods $(METHODS) --seeds $(SEEDS) $(foreach v,$(VARIANTS),--variant $(v)) --reference $(REFERENCE) --out $(or $(OUT),runs/compare)
 
 coreset-eval: build ## Benchmark: train on all clips, extract COINCIDE activations, train on a 20% COINCIDE coreset and a 20% random subset; prints Rel. (%).
 	@set -e; D=$(or $(OUT),runs/coreset-eval); mkdir -p $$D; \

@@ -22,13 +22,13 @@ public sealed class StreamTrainSignalTests
         }
 
         var config = Path.Combine(dir, "job.yaml");
-        await File.WriteAllTextAsync(config, "name: sig\nmanifest: data/manifest.csv\nmethod: er\nbatch_size: 4\nepochs_per_task: 4\ncheckpoint_every: 100\nworkers: 2\nprobe_per_class: 0\n");
+        await File.WriteAllTextAsync(config, "name: sig\nmanifest: data/manifest.csv\nmethod: er\nbatch_size: 4\nepochs_per_task: 6\ncheckpoint_every: 100\nworkers: 2\nprobe_per_class: 0\n");
         var run = Path.Combine(dir, "run");
         var metrics = Path.Combine(run, "metrics.jsonl");
         using (var first = CliRunner.Start("stream-train", "--config", config, "--out", run))
         {
             var stderr = first.StandardError.ReadToEndAsync();
-            // SIGTERM once task 0 is evaluated: task 1 is training (4 epochs of 2 steps; from its second epoch on its clips come
+            // SIGTERM once task 0 is evaluated: task 1 is training (6 epochs of 2 steps; from its second epoch on its clips come
             // from the cache, so the decode queue fills and the producer waits on it).
             var seen = new System.Text.StringBuilder();
             string? line;
@@ -49,12 +49,12 @@ public sealed class StreamTrainSignalTests
             Assert.Equal("cancelled", (await stderr).Trim());
             var stopped = System.Text.RegularExpressions.Regex.Match(seen.ToString(), "stopped: checkpoint at step (\\d+) written");
             Assert.True(stopped.Success, seen.ToString());
-            // checkpoint_every 100: besides the task ends (step 8, 16) the one named LATEST is the stop's own, at the step it stopped at.
+            // checkpoint_every 100: besides the task ends (step 12, 24) the one named LATEST is the stop's own, at the step it stopped at.
             Assert.Equal($"step-{int.Parse(stopped.Groups[1].Value):D8}", File.ReadAllText(Path.Combine(run, "checkpoints", "LATEST")).Trim());
         }
 
         var stoppedAt = CliRunner.TrainLines(metrics);
-        Assert.InRange(stoppedAt, 8, 15);
+        Assert.InRange(stoppedAt, 12, 23);
         Assert.True(File.Exists(Path.Combine(run, "checkpoints", "LATEST")));
         Assert.False(File.Exists(Path.Combine(run, "results.json")));
 
@@ -67,8 +67,8 @@ public sealed class StreamTrainSignalTests
         }
 
         using var results = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(run, "results.json")));
-        // 2 tasks x 8 clips x 4 epochs / batch 4 = 16 steps, whatever the point of interruption.
-        Assert.Equal(16, results.RootElement.GetProperty("efficiency").GetProperty("steps").GetInt64());
+        // 2 tasks x 8 clips x 6 epochs / batch 4 = 24 steps, whatever the point of interruption.
+        Assert.Equal(24, results.RootElement.GetProperty("efficiency").GetProperty("steps").GetInt64());
         Assert.Equal(2, results.RootElement.GetProperty("a2v").GetProperty("R@10").GetProperty("acc").GetArrayLength());
     }
 }

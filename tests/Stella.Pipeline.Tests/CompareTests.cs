@@ -48,6 +48,8 @@ public sealed class CompareTests
         var md = await new CompareJob(config, ["er", "der++", "stella"], [1, 2], dir, lines.Add).RunAsync(CancellationToken.None);
 
         Assert.Equal(6, lines.Count(l => l.Contains("finished earlier, kept", StringComparison.Ordinal)));
+        // Kept runs of other settings (here a made-up hash) are named, not silently mixed in.
+        Assert.Equal(6, lines.Count(l => l.Contains("was trained with config hash 0123456789abcdef", StringComparison.Ordinal)));
         var text = await File.ReadAllTextAsync(md);
         var a2v = text.Split("## ")[1];
         Assert.StartsWith("Table 2.1: zero-shot retrieval, audio -> video", a2v);
@@ -163,6 +165,8 @@ public sealed class CompareTests
     [InlineData("a/b=other/avm.yaml", "variant 'a/b': a label is letters, digits and . _ + - (it names the runs' folders)")]
     [InlineData("elsewhere=other/elsewhere.yaml", "trains on ")]
     [InlineData("stella-avm", "--variant 'stella-avm': write LABEL=CONFIG, e.g. stella-avm=pipelines/synth-avm.yaml")]
+    [InlineData("typo=other/typo.yaml", "variant 'typo': ")]
+    [InlineData("gone=other/gone.yaml", "variant 'gone': ")]
     public async Task Compare_BadVariant_IsAClearError(string variant, string expected)
     {
         var dir = TestData.TempDir();
@@ -171,6 +175,7 @@ public sealed class CompareTests
         Directory.CreateDirectory(Path.Combine(dir, "other"));
         await File.WriteAllTextAsync(Path.Combine(dir, "other", "avm.yaml"), "name: t\nmanifest: ../data/manifest.csv\n");
         await File.WriteAllTextAsync(Path.Combine(dir, "other", "elsewhere.yaml"), "name: t\nmanifest: data/manifest.csv\n");
+        await File.WriteAllTextAsync(Path.Combine(dir, "other", "typo.yaml"), "name: t\nmanifest: ../data/manifest.csv\nmethod: stela\n");
         var e = await Assert.ThrowsAsync<Stella.Core.UserInputException>(() =>
             new CompareJob(config, ["er"], [0], dir, _ => { }) { Variants = [CompareVariant.Parse(variant.Replace("other/", Path.Combine(dir, "other") + "/", StringComparison.Ordinal))] }.RunAsync(CancellationToken.None));
         Assert.Contains(expected, e.Message);

@@ -82,7 +82,22 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
                 throw new Stella.Core.UserInputException($"variant '{variant.Label}': the label is already a method's or another variant's; choose another");
             }
 
-            var config = StreamTrainConfig.Load(variant.ConfigPath);
+            StreamTrainConfig config;
+            try
+            {
+                config = StreamTrainConfig.Load(variant.ConfigPath);
+            }
+            catch (Stella.Core.UserInputException e)
+            {
+                throw new Stella.Core.UserInputException($"variant '{variant.Label}': {e.Message}");
+            }
+
+            if (!Stella.Continual.Learning.LearnerFactory.Names.Contains(config.Method))
+            {
+                throw new Stella.Core.UserInputException(
+                    $"variant '{variant.Label}': {variant.ConfigPath} names method '{config.Method}': choose from {string.Join(", ", Stella.Continual.Learning.LearnerFactory.Names)}");
+            }
+
             if (config.Resolve(config.Manifest) != main.Resolve(main.Manifest))
             {
                 throw new Stella.Core.UserInputException(
@@ -114,12 +129,12 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
                 n++;
                 var runDir = Path.Combine(outDir, "runs", $"{entry.Label}-s{seed}");
                 var resultsPath = Path.Combine(runDir, "results.json");
+                var config = StreamTrainConfig.Load(entry.ConfigPath);
+                config.Method = entry.Method;
+                config.Seed = seed;
+                config.Init = Init ?? config.Init;
                 if (!File.Exists(resultsPath))
                 {
-                    var config = StreamTrainConfig.Load(entry.ConfigPath);
-                    config.Method = entry.Method;
-                    config.Seed = seed;
-                    config.Init = Init ?? config.Init;
                     var resume = File.Exists(Path.Combine(runDir, "checkpoints", "LATEST"));
                     var what = entry.IsVariant ? $"{entry.Label} ({entry.Method}, {entry.ConfigPath})" : entry.Method;
                     log($"[{n}/{entries.Count * seeds.Count}] {(resume ? "resuming" : "running")} {what}, seed {seed} -> {runDir}");
@@ -138,7 +153,14 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
                     log($"[{n}/{entries.Count * seeds.Count}] {entry.Label}, seed {seed}: finished earlier, kept");
                 }
 
-                results[(entry.Label, seed)] = RunResults.Read(resultsPath);
+                var run = RunResults.Read(resultsPath);
+                if (run.ConfigHash != config.Hash())
+                {
+                    // Kept, not refused: the hash also moves when a version adds a setting, and the user decides whether to delete it.
+                    log($"  note: {resultsPath} was trained with config hash {run.ConfigHash}, {entry.ConfigPath} gives {config.Hash()} for {entry.Method} seed {seed}; delete the run folder to train it again with these settings");
+                }
+
+                results[(entry.Label, seed)] = run;
             }
         }
 
@@ -231,7 +253,7 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
                 ("v->a avg F", rows.Select(r => r.Mean(x => x.V2A["avg"].F ?? double.NaN)).ToArray(), rows.Select(r => r.Std(x => x.V2A["avg"].F ?? double.NaN)).ToArray()),
             ], "average accuracy A and forgetting F (mean of R@1/5/10, +- std over seeds)");
         Plots.GapOverTasks(Path.Combine(plots, "modality_gap.png"), rows.ToDictionary(r => r.Method, r => r.SeenGap()), "modality gap over tasks (mean over seeds)");
-        md.Append("![A and F](plots/a_f.png)\n\n![modality gap](plots/modality_gap.png)\n\nEach run's own report: `runs/<method>-s<seed>/report.md`.\n");
+        md.Append("![A and F](plots/a_f.png)\n\n![modality gap](plots/modality_gap.png)\n\nEach run's own report: `runs/<method or variant>-s<seed>/report.md`.\n");
         var path = Path.Combine(outDir, "compare.md");
         File.WriteAllText(path, md.ToString());
         File.WriteAllText(Path.Combine(outDir, "compare.csv"), csv.ToString());
