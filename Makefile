@@ -39,7 +39,7 @@ build: deps restore ## Build everything (CUDA=1 builds against TorchSharp-cuda-l
 TEST_FIRST  := tests/Stella.Pipeline.Tests
 TEST_OTHERS := $(filter-out $(TEST_FIRST),$(patsubst %/,%,$(sort $(dir $(wildcard tests/*/*.Tests.csproj)))))
 
-test: build ## Run the test suite (about 9 minutes on 2 cores).
+test: build ## Run the test suite (about 11 minutes on 2 cores, build included).
 	@rm -f .test-*.log; set -o pipefail; \
 	  setsid $(DOTNET) test $(TEST_FIRST) $(MSBUILD_FLAGS) --no-build > .test-first.log 2>&1 & first=$$!; \
 	  trap 'kill -TERM -- -$$first 2>/dev/null; rm -f .test-*.log; exit 130' INT TERM; \
