@@ -175,11 +175,11 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         main.Seed = seed;
         var dir = Path.Combine(outDir, "shards", hash == Shards.PreprocessJob.SourceHash(main) ? $"s{seed}" : $"s{seed}-{hash}");
         var done = Path.Combine(dir, "DONE");
-        if (!File.Exists(done) || File.ReadAllText(done).Trim() != Shards.PreprocessJob.SourceHash(config))
+        if (!File.Exists(done) || File.ReadAllText(done).Trim() != hash)
         {
             log($"  preprocessing the clips of seed {seed} into {dir} (once for every method)");
             await new Shards.PreprocessJob(config, dir, 0, 1, line => log($"  {line}")).RunAsync(ct).ConfigureAwait(false);
-            await File.WriteAllTextAsync(done, Shards.PreprocessJob.SourceHash(config), ct).ConfigureAwait(false);
+            await File.WriteAllTextAsync(done, hash, ct).ConfigureAwait(false);
         }
 
         return await Shards.PatchShardSource.OpenAsync([dir], Stella.Model.Config.ModelConfig.Preset(config.Model), line => log($"  {line}"), ct).ConfigureAwait(false);
@@ -240,7 +240,7 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         }
 
         var plots = Directory.CreateDirectory(Path.Combine(outDir, "plots")).FullName;
-        foreach (var (reference, i) in new[] { Reference }.Concat(References.Where(r => r != Reference)).Distinct().Select((r, i) => (r, i)))
+        foreach (var (reference, i) in new[] { Reference }.Concat(References).Distinct().Select((r, i) => (r, i)))
         {
             Paired(md, csv, results, reference, Path.Combine(plots, i == 0 ? "paired.png" : $"paired-vs-{reference}.png"));
         }
