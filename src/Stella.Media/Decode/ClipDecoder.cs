@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using FFMpegCore;
 using FFMpegCore.Exceptions;
-using FFMpegCore.Pipes;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
@@ -11,7 +10,7 @@ using Stella.Media.Ffmpeg;
 namespace Stella.Media.Decode;
 
 /// <summary>
-/// Decodes clips with ffmpeg through FFMpegCore: audio as f32 mono PCM streamed from ffmpeg's stdout (no temp file),
+/// Decodes clips with ffmpeg: audio as f32 mono PCM read from ffmpeg's stdout to its end (no temp file; <see cref="FfmpegProcess"/>),
 /// video as RGB24 frames resized by ffmpeg. Every failure is a <see cref="DecodeException"/> of one
 /// <see cref="DecodeFailure"/> kind naming the clip; each ffprobe/ffmpeg call is bounded by a timeout and
 /// transient faults are retried (Polly). Thread-safe.
@@ -119,15 +118,10 @@ public sealed class ClipDecoder
     private async Task<(float[] Samples, double Duration)> DecodeAudioAsync(string path, bool wantVideo, CancellationToken ct)
     {
         using var pcm = new MemoryStream();
-        var result = await FFMpegArguments
-            .FromFileInput(path, verifyExists: false, o => o.WithCustomArgument($"-t {Options.MaxAudioSeconds.ToString(CultureInfo.InvariantCulture)}"))
-            .OutputToPipe(new StreamPipeSink(pcm), o => o
-                .ForceFormat("f32le")
-                .WithAudioSamplingRate(Options.SampleRate)
-                .WithCustomArgument("-ac 1 -vn -sn -dn"))
-            .CancellableThrough(ct, TimeSpan.Zero)
-            .ProcessAsynchronously(throwOnError: false)
-            .ConfigureAwait(false);
+        var result = await FfmpegProcess.RunAsync(
+            ["-t", Options.MaxAudioSeconds.ToString(CultureInfo.InvariantCulture), "-i", path,
+             "-f", "f32le", "-ar", Options.SampleRate.ToString(CultureInfo.InvariantCulture), "-ac", "1", "-vn", "-sn", "-dn", "pipe:1"],
+            pcm, ct).ConfigureAwait(false);
         ct.ThrowIfCancellationRequested();
         var info = FfmpegInputInfo.Parse(result.StandardError);
         if (!info.Found)
@@ -176,17 +170,13 @@ public sealed class ClipDecoder
     {
         var o = Options;
         var needed = ((o.Frames - 1) * o.FrameStride) + 1;
-        var limit = whole ? string.Empty : $" -frames:v {needed}";
         using var raw = new MemoryStream();
-        var result = await FFMpegArguments
-            .FromFileInput(path, verifyExists: false, a => a.WithCustomArgument($"-ss {start.ToString("0.###", CultureInfo.InvariantCulture)}"))
-            .OutputToPipe(new StreamPipeSink(raw), a => a
-                .ForceFormat("rawvideo")
-                .WithCustomArgument(
-                    $"-an -sn -dn -pix_fmt rgb24 -vf fps={o.SampleFps},scale={o.FrameSize}:{o.FrameSize}:flags=bilinear{limit}"))
-            .CancellableThrough(ct, TimeSpan.Zero)
-            .ProcessAsynchronously(throwOnError: false)
-            .ConfigureAwait(false);
+        string[] limit = whole ? [] : ["-frames:v", needed.ToString(CultureInfo.InvariantCulture)];
+        var result = await FfmpegProcess.RunAsync(
+            ["-ss", start.ToString("0.###", CultureInfo.InvariantCulture), "-i", path,
+             "-f", "rawvideo", "-an", "-sn", "-dn", "-pix_fmt", "rgb24",
+             "-vf", $"fps={o.SampleFps},scale={o.FrameSize}:{o.FrameSize}:flags=bilinear", .. limit, "pipe:1"],
+            raw, ct).ConfigureAwait(false);
         ct.ThrowIfCancellationRequested();
         Check(result, path, "video");
         var frameBytes = o.FrameSize * o.FrameSize * 3;
@@ -213,7 +203,7 @@ public sealed class ClipDecoder
         return (frames, o.Frames);
     }
 
-    private static void Check(FFMpegResult result, string path, string what)
+    private static void Check(FfmpegRun result, string path, string what)
     {
         if (result.Success)
         {
@@ -224,7 +214,7 @@ public sealed class ClipDecoder
         throw new DecodeException(DecodeFailure.Corrupt, path, $"ffmpeg could not decode the {what} (exit {result.ExitCode}): {LastWords(result)}", transient: result.ExitCode > 128);
     }
 
-    private static string LastWords(FFMpegResult result) =>
+    private static string LastWords(FfmpegRun result) =>
         string.Join(" | ", result.StandardError.Where(l => !string.IsNullOrWhiteSpace(l)).TakeLast(2).Select(l => l.Trim()));
 
     private static string FirstLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()?.Trim() ?? text;

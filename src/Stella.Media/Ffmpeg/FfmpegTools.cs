@@ -34,6 +34,13 @@ public static class FfmpegTools
         _checked = true;
     }
 
+    /// <summary>The path of <paramref name="tool"/> ("ffmpeg" or "ffprobe"): FFMPEG_DIR first, then PATH.</summary>
+    public static string Binary(string tool)
+    {
+        EnsureAvailable();
+        return Find(tool, Environment.GetEnvironmentVariable("FFMPEG_DIR")) ?? throw new FfmpegMissingException(tool);
+    }
+
     private static string? Find(string tool, string? dir)
     {
         var paths = (dir is null ? [] : new[] { dir })
