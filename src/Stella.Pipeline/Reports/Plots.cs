@@ -168,6 +168,9 @@ public static class Plots
         using var boxPaint = new SKPaint { Color = SKColors.LimeGreen, Style = SKPaintStyle.Stroke, StrokeWidth = 2 };
         using var topPaint = new SKPaint { Color = SKColors.Yellow, Style = SKPaintStyle.Stroke, StrokeWidth = 2 };
         var cell = tile / (double)grid;
+        // The tiles are written into the pixel memory directly: SetPixel is one native call a pixel (1.8 s for a 4-row overlay).
+        var pixels = bitmap.GetPixelSpan();
+        var stride = bitmap.RowBytes;
         for (var r = 0; r < rows.Count; r++)
         {
             var row = rows[r];
@@ -187,8 +190,11 @@ public static class Plots
                         var i = ((((f * size) + (y / Scale)) * size) + (x / Scale)) * 3;
                         var a = (row.Attention[(f * per) + ((int)(y / cell) * grid) + (int)(x / cell)] - min) / Math.Max(1e-12f, max - min);
                         var w = 0.55 * a;
-                        bitmap.SetPixel(x0 + x, y0 + y, new SKColor(
-                            (byte)((row.Rgb[i] * (1 - w)) + (255 * w)), (byte)(row.Rgb[i + 1] * (1 - w)), (byte)(row.Rgb[i + 2] * (1 - w))));
+                        var o = ((y0 + y) * stride) + ((x0 + x) * 4);
+                        pixels[o] = (byte)((row.Rgb[i] * (1 - w)) + (255 * w));
+                        pixels[o + 1] = (byte)(row.Rgb[i + 1] * (1 - w));
+                        pixels[o + 2] = (byte)(row.Rgb[i + 2] * (1 - w));
+                        pixels[o + 3] = 255;
                     }
                 }
 
