@@ -63,6 +63,13 @@ public sealed class StreamTrainConfig
     /// <summary>Clips of the next task decoded ahead while the current one trains (0 turns read-ahead off). Default 64.</summary>
     public int PrefetchClips { get; set; } = 64;
 
+    /// <summary>
+    /// Where featurized evaluation clips are kept between jobs (<see cref="EvalFeatureCache"/>), relative to the config file;
+    /// <c>none</c> turns the cache off. Default: <c>cache/eval</c> beside the run folder (so runs, resumes, warm-ups and the runs of
+    /// a compare under one folder share it). Left out of the config hash: it cannot change results.
+    /// </summary>
+    public string? EvalCache { get; set; }
+
     /// <summary>Training clips per class (the first ones, evaluation window) the linear probe is fitted on; 0 turns it off. Default 5.</summary>
     public int ProbePerClass { get; set; } = 5;
 

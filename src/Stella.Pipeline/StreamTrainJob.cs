@@ -46,6 +46,20 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
     /// <summary>Test hook: called by every stage of the graph before its work on a clip; what it throws is that stage's failure.</summary>
     public Action<string, ClipRecord>? Fault { get; init; }
 
+    /// <summary>
+    /// The evaluation-clip cache folder (a warm-up passes the run's, so that its phases and the run share one); null: the config's
+    /// <c>eval_cache</c>, by default <c>cache/eval</c> beside the run folder.
+    /// </summary>
+    public string? EvalCache { get; init; }
+
+    /// <summary>The evaluation-clip cache folder of a run of <paramref name="config"/> in <paramref name="outDir"/>; null when turned off.</summary>
+    public static string? EvalCacheFolder(StreamTrainConfig config, string outDir) => config.EvalCache switch
+    {
+        null => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outDir))!, "cache", "eval"),
+        "none" => null,
+        var folder => config.Resolve(folder),
+    };
+
     /// <summary>Runs the job; returns the results file.</summary>
     public async Task<string> RunAsync(bool resume, CancellationToken cancellationToken)
     {
@@ -71,12 +85,14 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
                 : $"--resume: {outDir} does not exist: check --out, or run without --resume to start");
         }
 
+        var evalCache = EvalCache ?? EvalCacheFolder(config, outDir);
+
         // The warm-up (when configured) runs before the first task, or is found in its cache. A resumed run loads it too (then its
         // checkpoint's weights): what the initial weights set besides values (whether inter_pos trains) must be as in the first run.
         string? warmup = null;
         if (config.Warmup is not null)
         {
-            warmup = await new Warmup.WarmupJob(config, Warmup.WarmupJob.CacheRoot(config, outDir), log) { Progress = Progress, EvalSource = Source }.RunAsync(cancellationToken).ConfigureAwait(false);
+            warmup = await new Warmup.WarmupJob(config, Warmup.WarmupJob.CacheRoot(config, outDir), log) { Progress = Progress, EvalSource = Source, EvalCache = evalCache }.RunAsync(cancellationToken).ConfigureAwait(false);
         }
 
         // Peak RSS is a per-process figure: the high-water mark otherwise carries earlier work of this process (stella compare,
@@ -123,9 +139,10 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         var quarantine = new Quarantine(Path.Combine(outDir, "quarantine.csv"));
         await using var trainingLog = new TrainingLog(outDir);
         var probeClips = config.ProbePerClass <= 0 ? [] : manifest.Split(ClipSplit.Train).GroupBy(c => c.Label).SelectMany(g => g.Take(config.ProbePerClass)).ToList();
-        var evaluator = new Evaluator(await FeaturizeAllAsync(source, manifest.Split(ClipSplit.Retrieval).ToList(), quarantine, cancellationToken).ConfigureAwait(false),
+        var evalFeatures = evalCache is null ? null : new EvalFeatureCache(evalCache);
+        var evaluator = new Evaluator(await FeaturizeAllAsync(source, manifest.Split(ClipSplit.Retrieval).ToList(), quarantine, evalFeatures, cancellationToken).ConfigureAwait(false),
             manifest.Tasks.Tasks.Count, source.GroundTruth,
-            probeClips.Count == 0 ? null : await FeaturizeAllAsync(source, probeClips, null, cancellationToken).ConfigureAwait(false));
+            probeClips.Count == 0 ? null : await FeaturizeAllAsync(source, probeClips, null, evalFeatures, cancellationToken).ConfigureAwait(false));
         var plots = Directory.CreateDirectory(Path.Combine(outDir, "plots")).FullName;
         var periodic = new PeriodicCheckpointer(checkpoints, Math.Max(1, config.CheckpointEvery));
         var training = manifest.Split(ClipSplit.Train).ToList();
@@ -317,10 +334,27 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         log($"task {task} done: mean over the {eval.Seen} tasks seen, a2v R@1/5/10 {Seen(eval.SeenA2V)}, v2a R@1/5/10 {Seen(eval.SeenV2A)}");
     }
 
-    private async Task<List<ClipOutcome>> FeaturizeAllAsync(IClipSource source, List<ClipRecord> clips, Quarantine? quarantine, CancellationToken ct)
+    private async Task<List<ClipOutcome>> FeaturizeAllAsync(IClipSource source, List<ClipRecord> clips, Quarantine? quarantine, EvalFeatureCache? cache, CancellationToken ct)
     {
+        var cached = 0;
         var block = new TransformBlock<ClipRecord, ClipOutcome>(
-            clip => source.EvalAsync(clip, ct),
+            async clip =>
+            {
+                var key = cache is null ? null : source.EvalCacheKey(clip);
+                if (key is not null && await cache!.TryReadAsync(key, clip, ct).ConfigureAwait(false) is { } kept)
+                {
+                    Interlocked.Increment(ref cached);
+                    return kept;
+                }
+
+                var outcome = await source.EvalAsync(clip, ct).ConfigureAwait(false);
+                if (key is not null)
+                {
+                    await cache!.WriteAsync(key, outcome, ct).ConfigureAwait(false);
+                }
+
+                return outcome;
+            },
             new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = Math.Max(1, config.Workers), EnsureOrdered = true, CancellationToken = ct });
         foreach (var clip in clips)
         {
@@ -340,9 +374,10 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             outcomes.Add(outcome);
         }
 
+        var from = cached == 0 ? string.Empty : $"; {cached} read from {cache!.Directory}";
         log(quarantine is null
-            ? $"linear-probe set: {outcomes.Count(o => o.Ok)} training clips (evaluation window) ready"
-            : $"evaluation set: {outcomes.Count(o => o.Ok)} retrieval clips ready ({outcomes.Count(o => !o.Ok)} quarantined)");
+            ? $"linear-probe set: {outcomes.Count(o => o.Ok)} training clips (evaluation window) ready{from}"
+            : $"evaluation set: {outcomes.Count(o => o.Ok)} retrieval clips ready ({outcomes.Count(o => !o.Ok)} quarantined{from})");
         return outcomes;
     }
 }

@@ -231,8 +231,11 @@ public sealed class GraphTests
             resume = true;
         }
 
-        await new StreamTrainJob(Config(manifest), stopped, _ => { }).RunAsync(true, CancellationToken.None);
+        var lines = new List<string>();
+        await new StreamTrainJob(Config(manifest), stopped, lines.Add).RunAsync(true, CancellationToken.None);
         RunAssert.Same(straight, stopped, Config(manifest).Hash());
+        // The continuations evaluated on the clips the first job decoded and kept (the cache beside the run folders).
+        Assert.Contains(lines, l => l.StartsWith("evaluation set: ", StringComparison.Ordinal) && l.Contains($"read from {Path.Combine(Path.GetDirectoryName(stopped)!, "cache", "eval")}", StringComparison.Ordinal));
     }
 
     [Fact]

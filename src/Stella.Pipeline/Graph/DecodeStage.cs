@@ -9,6 +9,9 @@ public sealed class DecodeStage(ClipDecoder decoder, DataRoot root, string manif
     /// <summary>The stage's name in quarantine.csv.</summary>
     public const string Name = "decode";
 
+    /// <summary>The decoder's settings.</summary>
+    public DecodeOptions Options => decoder.Options;
+
     /// <summary>
     /// Decodes <paramref name="item"/>'s clip with the frame window <paramref name="window"/>, or every frame of the clip when its
     /// augmentation draws a fresh window each epoch.

@@ -12,9 +12,16 @@ public sealed class ClipFileSource : IClipSource
     private readonly ClipFeaturizer _featurizer;
     private readonly int _seed;
     private readonly Augment.AugmentOptions? _augment;
+    private readonly DataRoot _root;
+    private readonly string _manifestPath;
+    private readonly string _evalSettings;
 
-    private ClipFileSource(ClipManifest manifest, ClipFeaturizer featurizer, int seed, IReadOnlyDictionary<string, SynthGroundTruth> truth, Augment.AugmentOptions? augment)
+    private ClipFileSource(ClipManifest manifest, ClipFeaturizer featurizer, int seed, IReadOnlyDictionary<string, SynthGroundTruth> truth, Augment.AugmentOptions? augment,
+        DataRoot root, string manifestPath, ModelConfig model)
     {
+        _root = root;
+        _manifestPath = manifestPath;
+        _evalSettings = $"{EvalFeatureCache.Version}|{Shards.ShardMetadata.GeometryOf(model)}|{Shards.ShardMetadata.CurrentNormalization}|{featurizer.Decode.Options}|{FrameWindow.Eval}";
         Manifest = manifest;
         _featurizer = featurizer;
         _seed = seed;
@@ -52,7 +59,8 @@ public sealed class ClipFileSource : IClipSource
         var truth = File.Exists(truthPath)
             ? File.ReadLines(truthPath).Select(l => JsonSerializer.Deserialize<SynthGroundTruth>(l)!).ToDictionary(t => t.ClipId)
             : [];
-        return new ClipFileSource(manifest, new ClipFeaturizer(ModelConfig.Preset(config.Model), root, manifestPath), config.Seed, truth, config.Augment);
+        var model = ModelConfig.Preset(config.Model);
+        return new ClipFileSource(manifest, new ClipFeaturizer(model, root, manifestPath), config.Seed, truth, config.Augment, root, manifestPath, model);
     }
 
     /// <summary>
@@ -101,4 +109,24 @@ public sealed class ClipFileSource : IClipSource
 
     /// <inheritdoc />
     public Task<ClipOutcome> EvalAsync(ClipRecord clip, CancellationToken ct) => _featurizer.RunAsync(clip, FrameWindow.Eval, ct);
+
+    /// <inheritdoc />
+    /// <remarks>The file by full path, size and modification time (a rendered or copied clip is a new entry); null when it cannot be read.</remarks>
+    public string? EvalCacheKey(ClipRecord clip)
+    {
+        string path;
+        try
+        {
+            path = Path.GetFullPath(_root.Resolve(clip.RelativePath, _manifestPath, clip.Row));
+        }
+        catch (ManifestException)
+        {
+            return null; // a bad row: decoded (and quarantined) as without a cache
+        }
+
+        var file = new FileInfo(path);
+        return file.Exists
+            ? StreamTrainConfig.ShortHash(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{_evalSettings}|{path}|{file.Length}|{file.LastWriteTimeUtc.Ticks}"), 32)
+            : null;
+    }
 }

@@ -23,6 +23,12 @@ public interface IClipSource
     Task<ClipOutcome> EvalAsync(ClipRecord clip, CancellationToken ct);
 
     /// <summary>
+    /// The key under which <paramref name="clip"/>'s evaluation-window inputs may be kept in an <see cref="EvalFeatureCache"/>: it
+    /// must change whenever they would. Null (the default) for sources not worth caching (stored patches are read as fast).
+    /// </summary>
+    string? EvalCacheKey(ClipRecord clip) => null;
+
+    /// <summary>
     /// The per-clip stages when the source decodes media: the stream-train graph then runs decode, spectrogram and patches as blocks
     /// of their own. Null for a source of stored patches, which the graph reads in one stage.
     /// </summary>

@@ -30,6 +30,9 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
     /// <summary>Where the evaluation clips come from (the continual run's source, e.g. its patch shards). Default: <see cref="Source"/>.</summary>
     public IClipSource? EvalSource { get; init; }
 
+    /// <summary>The evaluation-clip cache folder of the phases (the run's, when a run starts the warm-up); null: each phase's default.</summary>
+    public string? EvalCache { get; init; }
+
     private WarmupConfig Settings => config.Warmup ?? new WarmupConfig();
 
     /// <summary>The folder of phase (1), the backbone warm-up, under the cache root.</summary>
@@ -140,7 +143,7 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
         Progress.SetPhase($"warm-up ({name})");
         await new StreamTrainJob(phase, dir, line => log($"  warm-up ({name}): {line}"))
         {
-            Source = source, Progress = Progress, AfterStep = AfterStep,
+            Source = source, Progress = Progress, AfterStep = AfterStep, EvalCache = EvalCache,
             ResumeHint = "run the same command again, without --resume: the warm-up continues from this checkpoint",
         }.RunAsync(resume, ct).ConfigureAwait(false);
         File.WriteAllText(Path.Combine(dir, "warmup.json"), JsonSerializer.Serialize(

@@ -55,6 +55,9 @@ internal sealed class WarmupSource : IClipSource
     public Task<ClipOutcome> EvalAsync(ClipRecord clip, CancellationToken ct) => _eval.EvalAsync(clip, ct);
 
     /// <inheritdoc />
+    public string? EvalCacheKey(ClipRecord clip) => _eval.EvalCacheKey(clip);
+
+    /// <inheritdoc />
     public FrameWindow TrainWindow(int task, int index) => _inner.TrainWindow(task, index);
 
     /// <inheritdoc />
