@@ -168,7 +168,7 @@ public sealed class StreamTrainConfig
     /// <summary>
     /// A short hash of every setting that can change the results: the data (manifest, data root, the rendered benchmark's
     /// options, subset), the learner and its training settings, the device (its kernels round differently), and the linear
-    /// probe's size. Left out, because they cannot change results: the run's name, workers, read-ahead, checkpoint cadence
+    /// probe's size. Left out, because they cannot change results: the run's name, workers, read-ahead, the evaluation-clip cache, checkpoint cadence
     /// and the quarantine limit (it stops a run; it does not change one that finishes). The initial weights and the augmentations count
     /// only when set. A checkpoint or memory written under another hash is refused on resume.
     /// </summary>
