@@ -56,7 +56,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
     public static string? EvalCacheFolder(StreamTrainConfig config, string outDir) => config.EvalCache switch
     {
         null => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outDir))!, "cache", "eval"),
-        "none" => null,
+        var off when off.Equals("none", StringComparison.OrdinalIgnoreCase) => null,
         var folder => config.Resolve(folder),
     };
 
@@ -334,14 +334,36 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         log($"task {task} done: mean over the {eval.Seen} tasks seen, a2v R@1/5/10 {Seen(eval.SeenA2V)}, v2a R@1/5/10 {Seen(eval.SeenV2A)}");
     }
 
+    private int _evalCacheFailed;
+
     private async Task<List<ClipOutcome>> FeaturizeAllAsync(IClipSource source, List<ClipRecord> clips, Quarantine? quarantine, EvalFeatureCache? cache, CancellationToken ct)
     {
         var cached = 0;
+
+        // The cache is an optimization: a read or write that fails (a full disk, a read-only folder) is said once and the clip is
+        // decoded as without it; it never costs a clip.
+        async Task<T?> BestEffort<T>(Func<Task<T?>> call)
+        {
+            try
+            {
+                return await call().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                if (Interlocked.Exchange(ref _evalCacheFailed, 1) == 0)
+                {
+                    log($"note: the evaluation-clip cache {cache!.Directory} failed ({e.GetType().Name}: {e.Message}); clips are decoded without it");
+                }
+
+                return default;
+            }
+        }
+
         var block = new TransformBlock<ClipRecord, ClipOutcome>(
             async clip =>
             {
-                var key = cache is null ? null : source.EvalCacheKey(clip);
-                if (key is not null && await cache!.TryReadAsync(key, clip, ct).ConfigureAwait(false) is { } kept)
+                var key = cache is null ? null : await BestEffort(() => Task.FromResult(source.EvalCacheKey(clip))).ConfigureAwait(false);
+                if (key is not null && await BestEffort(() => cache!.TryReadAsync(key, clip, ct)).ConfigureAwait(false) is { } kept)
                 {
                     Interlocked.Increment(ref cached);
                     return kept;
@@ -350,7 +372,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
                 var outcome = await source.EvalAsync(clip, ct).ConfigureAwait(false);
                 if (key is not null)
                 {
-                    await cache!.WriteAsync(key, outcome, ct).ConfigureAwait(false);
+                    await BestEffort<object>(async () => { await cache!.WriteAsync(key, outcome, ct).ConfigureAwait(false); return null; }).ConfigureAwait(false);
                 }
 
                 return outcome;
@@ -374,6 +396,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             outcomes.Add(outcome);
         }
 
+        await block.Completion.ConfigureAwait(false); // a fault of the block is thrown here, never a shorter evaluation set
         var from = cached == 0 ? string.Empty : $"; {cached} read from {cache!.Directory}";
         log(quarantine is null
             ? $"linear-probe set: {outcomes.Count(o => o.Ok)} training clips (evaluation window) ready{from}"

@@ -29,7 +29,7 @@ public sealed class FfmpegProcessTests
         // FFMpegCore's pipe reader, cancelled when ffmpeg exits, returned 1,949,696 of these 1,966,080 bytes with exit code 0.
         var path = await TestMedia.Mp4Async(TestMedia.TempDir(), "slow.mp4", 5, size: 64, fps: 8);
         var file = Path.Combine(TestMedia.TempDir(), "frames.rgb");
-        using (var p = Process.Start(new ProcessStartInfo("ffmpeg", ["-nostdin", "-v", "error", .. RawFrames(path)[..^1], file]) { RedirectStandardError = true })!)
+        using (var p = Process.Start(new ProcessStartInfo(FfmpegTools.Binary("ffmpeg"), ["-nostdin", "-v", "error", .. RawFrames(path)[..^1], file]) { RedirectStandardError = true })!)
         {
             await p.WaitForExitAsync();
             Assert.Equal(0, p.ExitCode);

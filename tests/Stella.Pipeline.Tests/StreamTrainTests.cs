@@ -42,7 +42,12 @@ public sealed class StreamTrainTests
         var data = await Data.Value;
         var outDir = TestData.TempDir();
         var lines = new List<string>();
-        var results = await new StreamTrainJob(Config(Path.Combine(data, "manifest.csv")), outDir, lines.Add).RunAsync(false, CancellationToken.None);
+        // An evaluation-clip cache that cannot be made (a file in its place) is said once and bypassed: no clip is lost.
+        var blocked = Path.Combine(TestData.TempDir(), "not-a-folder");
+        await File.WriteAllTextAsync(blocked, "in the way");
+        var results = await new StreamTrainJob(Config(Path.Combine(data, "manifest.csv")), outDir, lines.Add) { EvalCache = Path.Combine(blocked, "eval") }.RunAsync(false, CancellationToken.None);
+        Assert.Single(lines, l => l.StartsWith($"note: the evaluation-clip cache {Path.Combine(blocked, "eval")} failed (", StringComparison.Ordinal) && l.EndsWith("; clips are decoded without it", StringComparison.Ordinal));
+        Assert.Contains("evaluation set: 8 retrieval clips ready (0 quarantined)", lines);
 
         using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(results));
         var root = doc.RootElement;

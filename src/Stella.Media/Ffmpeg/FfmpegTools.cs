@@ -41,6 +41,18 @@ public static class FfmpegTools
         return Find(tool, Environment.GetEnvironmentVariable("FFMPEG_DIR")) ?? throw new FfmpegMissingException(tool);
     }
 
+    /// <summary>The first line of <c>ffmpeg -version</c> (asked once a process): another build may decode a clip differently.</summary>
+    public static string Version => LazyVersion.Value;
+
+    private static readonly Lazy<string> LazyVersion = new(() =>
+    {
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(Binary("ffmpeg"), ["-nostdin", "-version"]) { RedirectStandardOutput = true, UseShellExecute = false })!;
+        var first = p.StandardOutput.ReadLine() ?? string.Empty;
+        p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return first.Trim();
+    });
+
     private static string? Find(string tool, string? dir)
     {
         var paths = (dir is null ? [] : new[] { dir })

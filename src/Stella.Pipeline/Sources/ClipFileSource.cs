@@ -21,7 +21,7 @@ public sealed class ClipFileSource : IClipSource
     {
         _root = root;
         _manifestPath = manifestPath;
-        _evalSettings = $"{EvalFeatureCache.Version}|{Shards.ShardMetadata.GeometryOf(model)}|{Shards.ShardMetadata.CurrentNormalization}|{featurizer.Decode.Options}|{FrameWindow.Eval}";
+        _evalSettings = $"{EvalFeatureCache.Version}|{Shards.ShardMetadata.GeometryOf(model)}|{Shards.ShardMetadata.CurrentNormalization}|{featurizer.Decode.Options}|{FrameWindow.Eval}|{Stella.Media.Ffmpeg.FfmpegTools.Version}";
         Manifest = manifest;
         _featurizer = featurizer;
         _seed = seed;
