@@ -195,7 +195,7 @@ public sealed class AugmentTests
         var manifest = Path.Combine(await Data.Value, "manifest.csv");
         StreamTrainConfig Config(AugmentOptions augment) => new()
         {
-            Name = "augment", Manifest = manifest, Method = "stella", BatchSize = 4, CheckpointEvery = 1, MaxQuarantineShare = 1.0, Workers = 2,
+            Name = "augment", Manifest = manifest, Method = "stella", BatchSize = 4, CheckpointEvery = 1000, MaxQuarantineShare = 1.0, Workers = 2,
             EpochsPerTask = 2, ProbePerClass = 0, Augment = augment,
         };
 

@@ -16,7 +16,7 @@ public sealed class StreamTrainTests
 
     private static StreamTrainConfig Config(string manifest, string method = "stella") => new()
     {
-        Name = "test", Manifest = manifest, Method = method, BatchSize = 4, CheckpointEvery = 1, MaxQuarantineShare = 1.0, Workers = 2,
+        Name = "test", Manifest = manifest, Method = method, BatchSize = 4, CheckpointEvery = 1000, MaxQuarantineShare = 1.0, Workers = 2,
     };
 
     /// <summary>TFRecord framing of TensorBoard event files: u64 length, u32 crc, payload, u32 crc; the whole file must parse.</summary>
