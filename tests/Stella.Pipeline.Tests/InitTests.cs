@@ -35,14 +35,23 @@ public sealed class InitTests
         await new StreamTrainJob(new StreamTrainConfig { Name = "a", Manifest = Path.Combine(data, "manifest.csv"), Method = "finetune", BatchSize = 4, ProbePerClass = 0, Workers = 2 }, first, _ => { })
             .RunAsync(false, CancellationToken.None);
 
+        // The second run is stopped after its first step: what it starts from shows in the init line and in that step's loss.
         var second = TestData.TempDir();
         var lines = new List<string>();
         var config = new StreamTrainConfig { Name = "b", Manifest = Path.Combine(data, "manifest.csv"), Method = "finetune", BatchSize = 4, ProbePerClass = 0, Workers = 2, Init = first };
-        var results = await new StreamTrainJob(config, second, lines.Add).RunAsync(false, CancellationToken.None);
+        using (var stop = new CancellationTokenSource())
+        {
+            var job = new StreamTrainJob(config, second, lines.Add) { AfterStep = s => { if (s == 1) { stop.Cancel(); } } };
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => job.RunAsync(false, stop.Token));
+        }
 
         var latest = File.ReadAllText(Path.Combine(first, "checkpoints", "LATEST")).Trim();
         Assert.Contains(lines, l => l.StartsWith($"init: ", StringComparison.Ordinal) && l.Contains(Path.Combine(first, "checkpoints", latest), StringComparison.Ordinal));
-        using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(results));
+        // Same clips, windows and seed as the first run's first step; other weights: another loss.
+        static string FirstLoss(string run) =>
+            JsonDocument.Parse(File.ReadLines(Path.Combine(run, "metrics.jsonl")).First(l => l.Contains("\"kind\":\"train\"", StringComparison.Ordinal))).RootElement.GetProperty("loss").GetRawText();
+        Assert.NotEqual(FirstLoss(first), FirstLoss(second));
+        using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(second, "checkpoints", "step-00000001", "checkpoint.json")));
         Assert.Equal(config.Hash(), doc.RootElement.GetProperty("config_hash").GetString());
     }
 }
