@@ -78,6 +78,14 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             throw new UserInputException($"{outDir} already holds a run: add --resume to continue it, or choose another --out");
         }
 
+        if (resume && checkpoints.Latest is null && config.Warmup is not null
+            && new Warmup.WarmupJob(config, Warmup.WarmupJob.CacheRoot(config, outDir), log).Started)
+        {
+            // Stopped (or killed) during its warm-up: the run has no checkpoint of its own yet, the warm-up has its own in its cache.
+            log("--resume: the run stopped during its warm-up, before its first checkpoint: the warm-up continues from its own checkpoint, then the run starts");
+            resume = false;
+        }
+
         if (resume && checkpoints.Latest is null)
         {
             throw new UserInputException(Directory.Exists(outDir)

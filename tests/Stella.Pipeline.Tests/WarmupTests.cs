@@ -123,7 +123,16 @@ public sealed class WarmupTests
         config.Method = "finetune";
         var run = Path.Combine(TestData.TempDir(), "run");
         var lines = new List<string>();
-        await new StreamTrainJob(config, run, lines.Add).RunAsync(false, CancellationToken.None);
+        // Stopped as its warm-up begins, before the run has a folder or a checkpoint: --resume continues it (as a kill there would).
+        using (var stop = new CancellationTokenSource())
+        {
+            var first = new StreamTrainJob(config, run, l => { if (l.Contains("warm-up (backbone): training on", StringComparison.Ordinal)) { stop.Cancel(); } });
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.RunAsync(false, stop.Token));
+        }
+
+        Assert.False(File.Exists(Path.Combine(run, "checkpoints", "LATEST")));
+        await new StreamTrainJob(config, run, lines.Add).RunAsync(true, CancellationToken.None);
+        Assert.Contains("--resume: the run stopped during its warm-up, before its first checkpoint: the warm-up continues from its own checkpoint, then the run starts", lines);
 
         var weights = new WarmupJob(config, WarmupJob.CacheRoot(config, run), _ => { }).WeightsDir;
         Assert.True(Directory.Exists(weights));

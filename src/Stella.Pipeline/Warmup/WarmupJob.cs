@@ -51,6 +51,9 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
     public static string CacheRoot(StreamTrainConfig config, string runDir) =>
         config.Warmup?.Cache is { } cache ? config.Resolve(cache) : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(runDir))!, "warmup");
 
+    /// <summary>A warm-up of these settings began here (its first phase was entered, by this process or another): it can be continued.</summary>
+    public bool Started => File.Exists(BackboneDir + ".lock") || Directory.Exists(BackboneDir);
+
     /// <summary>Runs what is not done yet (phase by phase) and returns the weights folder.</summary>
     public async Task<string> RunAsync(CancellationToken ct)
     {
