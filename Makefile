@@ -36,14 +36,19 @@ build: deps restore ## Build everything (CUDA=1 builds against TorchSharp-cuda-l
 # The suite in two lanes on 2 cores: the longest project (Pipeline.Tests, whole runs) from the start beside all the others in turn,
 # so the suite takes as long as its longest lane, not as long as MSBuild's order of projects happens to make it. The first lane
 # runs in its own process group (setsid) so that Ctrl-C or SIGTERM on make stops it with its test hosts.
+empty :=
+space := $(empty) $(empty)
+# A few Pipeline.Tests classes run last in the second lane instead, so the two lanes end together (measured: 8:11 against 7:05).
 TEST_FIRST  := tests/Stella.Pipeline.Tests
 TEST_OTHERS := $(filter-out $(TEST_FIRST),$(patsubst %/,%,$(sort $(dir $(wildcard tests/*/*.Tests.csproj)))))
+TEST_MOVED  := Stella.Pipeline.Tests.InitTests Stella.Pipeline.Tests.ExtractThenCoresetTests
 
 test: build ## Run the test suite (about 11 minutes on 2 cores, build included).
 	@rm -f .test-*.log; set -o pipefail; \
-	  setsid $(DOTNET) test $(TEST_FIRST) $(MSBUILD_FLAGS) --no-build > .test-first.log 2>&1 & first=$$!; \
+	  setsid $(DOTNET) test $(TEST_FIRST) $(MSBUILD_FLAGS) --no-build --filter "$(subst $(space),&,$(patsubst %,FullyQualifiedName!~%.,$(TEST_MOVED)))" > .test-first.log 2>&1 & first=$$!; \
 	  trap 'kill -TERM -- -$$first 2>/dev/null; rm -f .test-*.log; exit 130' INT TERM; \
 	  status=0; for p in $(TEST_OTHERS); do $(DOTNET) test $$p $(MSBUILD_FLAGS) --no-build 2>&1 | tee -a .test-others.log || status=1; done; \
+	  $(DOTNET) test $(TEST_FIRST) $(MSBUILD_FLAGS) --no-build --filter "$(subst $(space),|,$(patsubst %,FullyQualifiedName~%.,$(TEST_MOVED)))" 2>&1 | tee -a .test-others.log || status=1; \
 	  wait $$first || status=1; cat .test-first.log; \
 	  cat .test-first.log .test-others.log | awk '/(Passed|Failed)! +- +Failed:/ { gsub(",", ""); f += $$4; p += $$6; s += $$8 } END { printf "%d passed, %d failed, %d skipped\n", p, f, s }'; \
 	  rm -f .test-*.log; exit $$status
