@@ -17,11 +17,15 @@ public sealed class ClipFeaturizer
     /// <summary>Creates the stages for <paramref name="model"/>'s input sizes.</summary>
     public ClipFeaturizer(ModelConfig model, DataRoot root, string manifest, DecodeOptions? decode = null)
     {
+        Model = model;
         Decode = new DecodeStage(new ClipDecoder((decode ?? new DecodeOptions()) with { FrameSize = model.FrameSize }), root, manifest);
         Spectrogram = new SpectrogramStage(new AudioFeatures(new AudioFeatureOptions { TargetFrames = model.AudioFrames }));
         var options = (decode ?? new DecodeOptions()) with { FrameSize = model.FrameSize };
         Patches = new PatchStage(model, options);
     }
+
+    /// <summary>The model whose input sizes the stages make.</summary>
+    public ModelConfig Model { get; }
 
     /// <summary>Stage 1.</summary>
     public DecodeStage Decode { get; }

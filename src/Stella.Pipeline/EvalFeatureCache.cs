@@ -6,13 +6,17 @@ namespace Stella.Pipeline;
 /// <summary>
 /// Featurized evaluation-window clips (retrieval and linear-probe sets) kept on disk between jobs, one Parquet file a clip named by
 /// a key of everything that makes its patches: the file (full path, size, modification time), the model geometry, the decode
-/// settings and the normalization (<see cref="Sources.IClipSource.EvalCacheKey"/>). A run, its resumed continuations, the warm-up
-/// phases before it and the other runs of a compare decode each evaluation clip once instead of once a job (the default benchmark's
-/// 204 retrieval clips took about 70 s a job on 2 cores). Failed clips are not kept: they are decoded, and quarantined, each time.
-/// Writes are atomic (temporary file, rename), so processes side by side share the folder; an unreadable entry is decoded again.
+/// settings, the normalization and the ffmpeg build (<see cref="Sources.IClipSource.EvalCacheKey"/>). A run, its resumed
+/// continuations, the warm-up phases before it and later runs on the same clip files decode each evaluation clip once instead of
+/// once a job (the default benchmark's 204 retrieval clips took about 70 s a job on 2 cores). Failed clips are not kept: they are
+/// decoded, and quarantined, each time. Writes are atomic (temporary file, rename), so processes side by side share the folder; a
+/// damaged entry is decoded again. Best effort: a folder that cannot be read or written (a full disk, a file in its place) is said
+/// once through <paramref name="log"/> and then behaves as a miss; no call of this class ever costs a clip.
 /// </summary>
-public sealed class EvalFeatureCache(string directory)
+public sealed class EvalFeatureCache(string directory, Action<string>? log = null)
 {
+    private int _failed;
+
     /// <summary>The version of the featurization: raise it when decoding, the fbank or patching change what a clip becomes.</summary>
     public const int Version = 1;
 
@@ -39,6 +43,11 @@ public sealed class EvalFeatureCache(string directory)
         {
             return null; // a damaged entry (a disk filled up, a foreign file): decoded again and rewritten
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Failed(e);
+            return null;
+        }
     }
 
     /// <summary>Keeps a successful <paramref name="outcome"/> under <paramref name="key"/>.</summary>
@@ -49,7 +58,6 @@ public sealed class EvalFeatureCache(string directory)
             return;
         }
 
-        System.IO.Directory.CreateDirectory(Directory);
         var path = PathOf(key);
         var temp = $"{path}.{Guid.NewGuid():N}.tmp";
         var row = new Row
@@ -59,12 +67,28 @@ public sealed class EvalFeatureCache(string directory)
         };
         try
         {
+            System.IO.Directory.CreateDirectory(Directory);
             await ParquetSerializer.SerializeAsync([row], temp, cancellationToken: ct).ConfigureAwait(false);
             File.Move(temp, path, overwrite: true);
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Failed(e);
+        }
         finally
         {
-            File.Delete(temp);
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
+    }
+
+    private void Failed(Exception e)
+    {
+        if (Interlocked.Exchange(ref _failed, 1) == 0)
+        {
+            log?.Invoke($"note: the evaluation-clip cache {Directory} failed ({e.GetType().Name}: {e.Message}); clips are decoded without it");
         }
     }
 

@@ -65,8 +65,8 @@ public sealed class StreamTrainConfig
 
     /// <summary>
     /// Where featurized evaluation clips are kept between jobs (<see cref="EvalFeatureCache"/>), relative to the config file;
-    /// <c>none</c> turns the cache off. Default: <c>cache/eval</c> beside the run folder (so runs, resumes, warm-ups and the runs of
-    /// a compare under one folder share it). Left out of the config hash: it cannot change results.
+    /// <c>none</c> turns the cache off. Default: <c>cache/eval</c> beside the run folder (so a run, its resumes, its warm-up and
+    /// later runs under one folder share it). Left out of the config hash: it cannot change results.
     /// </summary>
     public string? EvalCache { get; set; }
 

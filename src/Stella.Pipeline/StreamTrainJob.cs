@@ -147,7 +147,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         var quarantine = new Quarantine(Path.Combine(outDir, "quarantine.csv"));
         await using var trainingLog = new TrainingLog(outDir);
         var probeClips = config.ProbePerClass <= 0 ? [] : manifest.Split(ClipSplit.Train).GroupBy(c => c.Label).SelectMany(g => g.Take(config.ProbePerClass)).ToList();
-        var evalFeatures = evalCache is null ? null : new EvalFeatureCache(evalCache);
+        var evalFeatures = evalCache is null ? null : new EvalFeatureCache(evalCache, log);
         var evaluator = new Evaluator(await FeaturizeAllAsync(source, manifest.Split(ClipSplit.Retrieval).ToList(), quarantine, evalFeatures, cancellationToken).ConfigureAwait(false),
             manifest.Tasks.Tasks.Count, source.GroundTruth,
             probeClips.Count == 0 ? null : await FeaturizeAllAsync(source, probeClips, null, evalFeatures, cancellationToken).ConfigureAwait(false));
@@ -342,36 +342,14 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         log($"task {task} done: mean over the {eval.Seen} tasks seen, a2v R@1/5/10 {Seen(eval.SeenA2V)}, v2a R@1/5/10 {Seen(eval.SeenV2A)}");
     }
 
-    private int _evalCacheFailed;
-
     private async Task<List<ClipOutcome>> FeaturizeAllAsync(IClipSource source, List<ClipRecord> clips, Quarantine? quarantine, EvalFeatureCache? cache, CancellationToken ct)
     {
         var cached = 0;
-
-        // The cache is an optimization: a read or write that fails (a full disk, a read-only folder) is said once and the clip is
-        // decoded as without it; it never costs a clip.
-        async Task<T?> BestEffort<T>(Func<Task<T?>> call)
-        {
-            try
-            {
-                return await call().ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                if (Interlocked.Exchange(ref _evalCacheFailed, 1) == 0)
-                {
-                    log($"note: the evaluation-clip cache {cache!.Directory} failed ({e.GetType().Name}: {e.Message}); clips are decoded without it");
-                }
-
-                return default;
-            }
-        }
-
         var block = new TransformBlock<ClipRecord, ClipOutcome>(
             async clip =>
             {
-                var key = cache is null ? null : await BestEffort(() => Task.FromResult(source.EvalCacheKey(clip))).ConfigureAwait(false);
-                if (key is not null && await BestEffort(() => cache!.TryReadAsync(key, clip, ct)).ConfigureAwait(false) is { } kept)
+                var key = cache is null ? null : source.EvalCacheKey(clip);
+                if (key is not null && await cache!.TryReadAsync(key, clip, ct).ConfigureAwait(false) is { } kept)
                 {
                     Interlocked.Increment(ref cached);
                     return kept;
@@ -380,7 +358,7 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
                 var outcome = await source.EvalAsync(clip, ct).ConfigureAwait(false);
                 if (key is not null)
                 {
-                    await BestEffort<object>(async () => { await cache!.WriteAsync(key, outcome, ct).ConfigureAwait(false); return null; }).ConfigureAwait(false);
+                    await cache!.WriteAsync(key, outcome, ct).ConfigureAwait(false);
                 }
 
                 return outcome;

@@ -6,6 +6,7 @@ namespace Stella.Media.Ffmpeg;
 public static class FfmpegTools
 {
     private static bool _checked;
+    private static readonly Dictionary<string, string> Paths = [];
 
     /// <summary>Throws <see cref="FfmpegMissingException"/> unless both ffmpeg and ffprobe are on PATH (or in FFMPEG_DIR).</summary>
     public static void EnsureAvailable()
@@ -23,10 +24,7 @@ public static class FfmpegTools
 
         foreach (var tool in new[] { "ffmpeg", "ffprobe" })
         {
-            if (Find(tool, dir) is null)
-            {
-                throw new FfmpegMissingException(tool);
-            }
+            Paths[tool] = Find(tool, dir) ?? throw new FfmpegMissingException(tool);
         }
 
         // Once per process, before this process makes pipes of its own: the sockets of killed runs go.
@@ -38,7 +36,7 @@ public static class FfmpegTools
     public static string Binary(string tool)
     {
         EnsureAvailable();
-        return Find(tool, Environment.GetEnvironmentVariable("FFMPEG_DIR")) ?? throw new FfmpegMissingException(tool);
+        return Paths[tool];
     }
 
     /// <summary>The first line of <c>ffmpeg -version</c> (asked once a process): another build may decode a clip differently.</summary>

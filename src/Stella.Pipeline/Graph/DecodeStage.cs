@@ -12,6 +12,9 @@ public sealed class DecodeStage(ClipDecoder decoder, DataRoot root, string manif
     /// <summary>The decoder's settings.</summary>
     public DecodeOptions Options => decoder.Options;
 
+    /// <summary>The media file of <paramref name="clip"/> under the data root (a bad path is a <see cref="ManifestException"/>).</summary>
+    public string PathOf(ClipRecord clip) => root.Resolve(clip.RelativePath, manifest, clip.Row);
+
     /// <summary>
     /// Decodes <paramref name="item"/>'s clip with the frame window <paramref name="window"/>, or every frame of the clip when its
     /// augmentation draws a fresh window each epoch.
@@ -19,8 +22,6 @@ public sealed class DecodeStage(ClipDecoder decoder, DataRoot root, string manif
     public Task<ClipInFlight> RunAsync(ClipInFlight item, FrameWindow window, CancellationToken ct) =>
         StageGuard.RunAsync(Name, ct, item, async i =>
         {
-            var clip = i.Request.Clip;
-            var path = root.Resolve(clip.RelativePath, manifest, clip.Row);
-            i.Decoded = await decoder.DecodeAsync(path, i.Augment is { Options.RandomWindow: true } ? FrameWindow.Whole : window, ct).ConfigureAwait(false);
+            i.Decoded = await decoder.DecodeAsync(PathOf(i.Request.Clip), i.Augment is { Options.RandomWindow: true } ? FrameWindow.Whole : window, ct).ConfigureAwait(false);
         });
 }

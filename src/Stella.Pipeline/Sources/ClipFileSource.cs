@@ -12,16 +12,13 @@ public sealed class ClipFileSource : IClipSource
     private readonly ClipFeaturizer _featurizer;
     private readonly int _seed;
     private readonly Augment.AugmentOptions? _augment;
-    private readonly DataRoot _root;
-    private readonly string _manifestPath;
-    private readonly string _evalSettings;
+    private readonly Lazy<string> _evalSettings;
 
-    private ClipFileSource(ClipManifest manifest, ClipFeaturizer featurizer, int seed, IReadOnlyDictionary<string, SynthGroundTruth> truth, Augment.AugmentOptions? augment,
-        DataRoot root, string manifestPath, ModelConfig model)
+    private ClipFileSource(ClipManifest manifest, ClipFeaturizer featurizer, int seed, IReadOnlyDictionary<string, SynthGroundTruth> truth, Augment.AugmentOptions? augment)
     {
-        _root = root;
-        _manifestPath = manifestPath;
-        _evalSettings = $"{EvalFeatureCache.Version}|{Shards.ShardMetadata.GeometryOf(model)}|{Shards.ShardMetadata.CurrentNormalization}|{featurizer.Decode.Options}|{FrameWindow.Eval}|{Stella.Media.Ffmpeg.FfmpegTools.Version}";
+        // Asked for only when a cache is used (it runs ffmpeg -version once a process).
+        _evalSettings = new(() =>
+            $"{EvalFeatureCache.Version}|{Shards.ShardMetadata.GeometryOf(featurizer.Model)}|{Shards.ShardMetadata.CurrentNormalization}|{featurizer.Decode.Options}|{FrameWindow.Eval}|{Stella.Media.Ffmpeg.FfmpegTools.Version}");
         Manifest = manifest;
         _featurizer = featurizer;
         _seed = seed;
@@ -59,8 +56,7 @@ public sealed class ClipFileSource : IClipSource
         var truth = File.Exists(truthPath)
             ? File.ReadLines(truthPath).Select(l => JsonSerializer.Deserialize<SynthGroundTruth>(l)!).ToDictionary(t => t.ClipId)
             : [];
-        var model = ModelConfig.Preset(config.Model);
-        return new ClipFileSource(manifest, new ClipFeaturizer(model, root, manifestPath), config.Seed, truth, config.Augment, root, manifestPath, model);
+        return new ClipFileSource(manifest, new ClipFeaturizer(ModelConfig.Preset(config.Model), root, manifestPath), config.Seed, truth, config.Augment);
     }
 
     /// <summary>
@@ -117,7 +113,7 @@ public sealed class ClipFileSource : IClipSource
         string path;
         try
         {
-            path = Path.GetFullPath(_root.Resolve(clip.RelativePath, _manifestPath, clip.Row));
+            path = Path.GetFullPath(_featurizer.Decode.PathOf(clip));
         }
         catch (ManifestException)
         {
@@ -126,7 +122,7 @@ public sealed class ClipFileSource : IClipSource
 
         var file = new FileInfo(path);
         return file.Exists
-            ? StreamTrainConfig.ShortHash(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{_evalSettings}|{path}|{file.Length}|{file.LastWriteTimeUtc.Ticks}"), 32)
+            ? StreamTrainConfig.ShortHash(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{_evalSettings.Value}|{path}|{file.Length}|{file.LastWriteTimeUtc.Ticks}"), 32)
             : null;
     }
 }
