@@ -10,7 +10,7 @@ DOTNET   ?= dotnet
 MSBUILD_FLAGS := -c $(CONFIG) -nologo $(if $(CUDA),-p:StellaCuda=true,)
 STELLA   := $(DOTNET) src/Stella.Cli/bin/$(CONFIG)/net10.0/stella.dll
 
-.PHONY: help deps restore build test synth stream-train compare coreset-eval inspect bench bench-coreset clean
+.PHONY: help deps restore build test synth stream-train compare coreset-eval inspect bench bench-efficiency bench-coreset clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -82,8 +82,11 @@ inspect: build ## Inspect one clip: make inspect CLIP=path.mp4 [RUN=dir].
 	@[ -n "$(CLIP)" ] || { echo "usage: make inspect CLIP=path/to/clip.mp4 [RUN=out/dir]" >&2; exit 2; }
 	@$(STELLA) inspect $(CLIP) --out $(RUN)
 
-bench: synth ## Benchmarks (print figures, assert nothing): data path vs bare ffmpeg; step full vs STELLA; checkpoints; shards; coreset (a) 100k x 1024 and (b) LLaVA scale 665k x 20480 (27 GB in /tmp, ~45 min); stream-train end to end vs training-only (~1 h in all).
+bench: synth ## Benchmarks (print figures, assert nothing): data path vs bare ffmpeg; efficiency of every learner (Table 2.2); checkpoints; shards; coreset (a) 100k x 1024 and (b) LLaVA scale 665k x 20480 (27 GB in /tmp, ~45 min); stream-train end to end vs training-only (~1 h in all).
 	@$(DOTNET) tools/Stella.Bench/bin/$(CONFIG)/net10.0/Stella.Bench.dll all $(DATA)
+
+bench-efficiency: build ## Only thesis Table 2.2 on the production learners (samples/s, peak RSS, model state, peak step memory; tiny and base presets, each method in its own process, ~15 min); writes runs/bench/efficiency.json.
+	@$(DOTNET) tools/Stella.Bench/bin/$(CONFIG)/net10.0/Stella.Bench.dll efficiency $(or $(PRESETS),all) $(or $(BENCH_METHODS),all)
 
 bench-coreset: build ## Only the coreset benchmarks: (a) N=100k D=1024 K=1000 exact; k-means vs faiss at D 64/256/1024 x K 100/500/1000/10000 (python3-faiss); (b) N=665,298 D=20,480 float16 K=10,000 with --project 256.
 	@/usr/bin/python3 -c 'import faiss' 2>/dev/null || { echo "installing Debian's python3-faiss (the k-means grid compares with it)"; SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-faiss >/dev/null || echo "warning: python3-faiss not installed: the grid prints ours only" >&2; }

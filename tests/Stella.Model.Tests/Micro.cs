@@ -24,4 +24,17 @@ internal static class Micro
         var video = torch.randn([b, Config.VideoTokens, Config.VideoPatchDim], generator: g) - latent;
         return (audio, video);
     }
+
+    /// <summary>One backbone step on all patches (what finetune and DER++ train on): the production <see cref="ModelTrainer.Train"/>.</summary>
+    public static TrainOutcomeLosses TrainAll(ModelTrainer trainer, Tensor audio, Tensor video)
+    {
+        using var scope = NewDisposeScope();
+        var b = audio.shape[0];
+        var r = trainer.Train(
+            audio, Modules.Backbone.AllIndices(b, Config.AudioTokens, trainer.Device), video, Modules.Backbone.AllIndices(b, Config.VideoTokens, trainer.Device));
+        return new TrainOutcomeLosses(r.MaeAudio, r.MaeVideo, r.Contrastive);
+    }
+
+    /// <summary>The losses of a step.</summary>
+    public sealed record TrainOutcomeLosses(float MaeAudio, float MaeVideo, float Contrastive);
 }

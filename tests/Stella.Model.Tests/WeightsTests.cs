@@ -257,7 +257,7 @@ public sealed class WeightsTests : IDisposable
         var (audio, video) = Micro.Batch(4, 1);
         var ours = WeightImport.OurTensors(trainer.Backbone, trainer.Avm);
         Assert.False(trainer.Backbone.InterPositionLearned);
-        trainer.StepFull(audio, video);
+        Micro.TrainAll(trainer, audio, video);
         Assert.False(WeightImport.HasValues(ours["audio_inter_pos"]));
         Assert.False(WeightImport.HasValues(ours["video_inter_pos"]));
 
@@ -277,7 +277,7 @@ public sealed class WeightsTests : IDisposable
         Assert.StartsWith($"init: {ours.Count} tensors from {dir}", lines.Single());
 
         using var before = loaded["audio_inter_pos"].clone();
-        started.StepFull(audio, video);
+        Micro.TrainAll(started, audio, video);
         Assert.False(Same(before, loaded["audio_inter_pos"]));
     }
 
@@ -286,7 +286,7 @@ public sealed class WeightsTests : IDisposable
     {
         using var source = new ModelTrainer(Micro.Config, new StellaOptions { Seed = 4 });
         var (audio, video) = Micro.Batch(4, 1);
-        source.StepFull(audio, video);
+        Micro.TrainAll(source, audio, video);
         var run = Path.Combine(_dir, "run");
         var step = Path.Combine(run, "checkpoints", "step-00000001");
         source.SaveState(step);

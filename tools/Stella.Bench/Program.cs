@@ -1,11 +1,18 @@
 using System.Globalization;
 using Stella.Bench;
 
-// make bench: every benchmark prints its figures; none asserts. Usage: Stella.Bench [data|step|checkpoint|shards|coreset|kmeans-grid|planted|coreset-llava|stream|all] [DATA_DIR] [JOBS] [CONFIG].
+// make bench: every benchmark prints its figures; none asserts. Usage: Stella.Bench [data|efficiency|checkpoint|shards|coreset|kmeans-grid|planted|coreset-llava|stream|all] [DATA_DIR] [JOBS] [CONFIG].
 var what = args.Length > 0 ? args[0] : "all";
-if (what == "step-one")
+if (what == "efficiency-one")
 {
-    return StepBench.RunOne(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture));
+    return EfficiencyBench.RunOne(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture));
+}
+
+if (what == "efficiency")
+{
+    // Stella.Bench efficiency [PRESETS] [METHODS] [OUT.json], e.g. efficiency tiny stella,der++ (all: every preset or method).
+    string[]? Names(int i) => args.Length > i && args[i] != "all" ? args[i].Split(',') : null;
+    return EfficiencyBench.RunAll(Names(1), Names(2), args.Length > 3 ? args[3] : EfficiencyBench.DefaultOutput);
 }
 
 var data = args.Length > 1 ? args[1] : "data/synth";
@@ -15,9 +22,9 @@ if (what is "data" or "all")
     await DataPathBench.RunAsync(data, jobs);
 }
 
-if (what is "step" or "all")
+if (what is "all")
 {
-    StepBench.RunAll();
+    EfficiencyBench.RunAll(null, null, EfficiencyBench.DefaultOutput);
 }
 
 if (what is "checkpoint" or "all")

@@ -1,5 +1,6 @@
 using Stella.Continual.Memory;
 using Stella.Model;
+using Stella.Model.Runtime;
 using Stella.Model.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -53,18 +54,27 @@ public abstract class Learner : IDisposable
     /// </summary>
     public virtual bool SelectsPatches => false;
 
-    /// <summary>One whole training step on <paramref name="batch"/>: the stages in order, as the stream-train graph runs them.</summary>
-    public LearnerStep Step(StreamBatch batch)
+    /// <summary>
+    /// One whole training step on <paramref name="batch"/>: the stages in order, as the stream-train graph runs them.
+    /// <paramref name="stage"/>, when given, is called with each stage's name ("score", "select", "train", "remember") before it
+    /// runs and with "end" after the last: the efficiency benchmark's memory figures per stage.
+    /// </summary>
+    public LearnerStep Step(StreamBatch batch, Action<string>? stage = null)
     {
         using var work = new StepWork(batch, ownsBatch: false);
         if (SelectsPatches)
         {
+            stage?.Invoke("score");
             Score(work);
+            stage?.Invoke("select");
             Select(work);
         }
 
+        stage?.Invoke("train");
         Train(work);
+        stage?.Invoke("remember");
         Remember(work);
+        stage?.Invoke("end");
         return work.Result!;
     }
 
@@ -203,6 +213,12 @@ public abstract class Learner : IDisposable
 
         var storedA = Stack(replay.Select(r => r.PooledAudio), Config.Dim);
         var storedV = Stack(replay.Select(r => r.PooledVideo), Config.Dim);
-        return output => Losses.PenaltyWeight * Losses.DerPenalty(storedA, storedV, output.PooledAudio[from..], output.PooledVideo[from..]);
+        return output =>
+        {
+            using var currentA = output.PooledAudio[from..];
+            using var currentV = output.PooledVideo[from..];
+            using var penalty = Losses.DerPenalty(storedA, storedV, currentA, currentV);
+            return penalty.Times(Losses.PenaltyWeight);
+        };
     }
 }

@@ -1,5 +1,6 @@
 using Stella.Continual.Memory;
 using Stella.Model;
+using Stella.Model.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,12 +26,20 @@ public sealed class LumpLearner(ModelTrainer trainer, LearnerOptions options)
             var partners = Enumerable.Range(0, b).Select(i => replay[i % replay.Count]).ToList();
             var lambda = (float)BetaSample(Options.LumpAlpha);
             var (pa, pv) = StackPatches(partners);
-            audio = (lambda * audio) + ((1 - lambda) * pa);
-            video = (lambda * video) + ((1 - lambda) * pv);
+            audio = Mix(audio, pa, lambda);
+            video = Mix(video, pv, lambda);
         }
 
         var r = Trainer.Train(audio, AllAudio(b), video, AllVideo(b));
         return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, 0, float.NaN, replay.Count);
+    }
+
+    // lambda x current + (1 - lambda) x partner (the temporaries die at once; the mix lives in the step's scope).
+    private static Tensor Mix(Tensor current, Tensor partner, float lambda)
+    {
+        using var own = current.Times(lambda);
+        using var other = partner.Times(1 - lambda);
+        return own.Plus(other);
     }
 
     /// <inheritdoc />

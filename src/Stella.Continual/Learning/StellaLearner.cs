@@ -1,5 +1,6 @@
 using Stella.Continual.Memory;
 using Stella.Model;
+using Stella.Model.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -142,9 +143,16 @@ public sealed class StellaLearner(ModelTrainer trainer, LearnerOptions options, 
     {
         SelectionKind.Stella => (importance, haveMemory ? correlation : null),
         SelectionKind.LpisOnly => (importance, haveMemory ? torch.zeros_like(importance) : null),
-        SelectionKind.RcaOnly => (torch.ones_like(importance) / importance.shape[1], correlation ?? torch.zeros_like(importance)),
-        _ => (torch.ones_like(importance) / importance.shape[1], torch.zeros_like(importance)),
+        SelectionKind.RcaOnly => (Uniform(importance), correlation ?? torch.zeros_like(importance)),
+        _ => (Uniform(importance), torch.zeros_like(importance)),
     };
+
+    // Equal importance 1 / L for every token, the shape of importance [B, L].
+    private static Tensor Uniform(Tensor importance)
+    {
+        using var ones = torch.ones_like(importance);
+        return ones.Over(importance.shape[1]);
+    }
 
     // STELLA+: replayed as stored.
     private (Tensor, Tensor, Tensor, Tensor) Stored(IReadOnlyList<MemoryItem> replay) =>

@@ -1,3 +1,4 @@
+using Stella.Model.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,14 +16,24 @@ public static class Losses
     /// <summary>InfoNCE in both directions on L2-normalized embeddings, averaged; <paramref name="tau"/> default 0.05.</summary>
     public static Tensor InfoNce(Tensor audio, Tensor video, double tau = 0.05)
     {
-        var a = nn.functional.normalize(audio, 2, -1);
-        var v = nn.functional.normalize(video, 2, -1);
-        var logits = a.matmul(v.t()) / tau;
-        var target = torch.arange(audio.shape[0], dtype: ScalarType.Int64, device: audio.device);
-        return (nn.functional.cross_entropy(logits, target) + nn.functional.cross_entropy(logits.t(), target)) / 2;
+        using var a = nn.functional.normalize(audio, 2, -1);
+        using var v = nn.functional.normalize(video, 2, -1);
+        using var vt = v.t();
+        using var similarity = a.matmul(vt);
+        using var logits = similarity.Over(tau);
+        using var logitsT = logits.t();
+        using var target = TensorOps.Range(0, audio.shape[0], audio.device);
+        using var audioToVideo = nn.functional.cross_entropy(logits, target);
+        using var videoToAudio = nn.functional.cross_entropy(logitsT, target);
+        using var sum = audioToVideo.Plus(videoToAudio);
+        return sum.Over(2);
     }
 
     /// <summary>DER++ penalty: MSE of the stored pooled embeddings of replayed items against the current ones, audio plus video.</summary>
-    public static Tensor DerPenalty(Tensor storedAudio, Tensor storedVideo, Tensor currentAudio, Tensor currentVideo) =>
-        nn.functional.mse_loss(currentAudio, storedAudio) + nn.functional.mse_loss(currentVideo, storedVideo);
+    public static Tensor DerPenalty(Tensor storedAudio, Tensor storedVideo, Tensor currentAudio, Tensor currentVideo)
+    {
+        using var audio = nn.functional.mse_loss(currentAudio, storedAudio);
+        using var video = nn.functional.mse_loss(currentVideo, storedVideo);
+        return audio.Plus(video);
+    }
 }

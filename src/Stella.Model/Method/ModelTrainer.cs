@@ -1,5 +1,6 @@
 using Stella.Model.Config;
 using Stella.Model.Modules;
+using Stella.Model.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -8,9 +9,8 @@ namespace Stella.Model;
 
 /// <summary>
 /// The model every learner trains: the backbone and the AVM with their optimizers and the generator of every random choice;
-/// the backbone step on given rows (<see cref="Train"/>), the AVM's no-gradient scoring pass and its step, and two whole steps on a batch:
-/// <see cref="StepFull"/> (all patches, as DER++ trains) and <see cref="StepStella"/> (AVM scoring, LPIS + RCA selection of
-/// rho of the patches, backbone step on the selection, then the AVM step with the backbone frozen). One dispose scope per step.
+/// the backbone step on given rows (<see cref="Train"/>), the AVM's no-gradient scoring pass (<see cref="Score"/>) and its step
+/// (<see cref="AvmStep"/>). The learners (Stella.Continual) compose them into their steps.
 /// </summary>
 public sealed class ModelTrainer : IDisposable
 {
@@ -61,36 +61,6 @@ public sealed class ModelTrainer : IDisposable
     /// <summary>kappa_v.</summary>
     public int VideoKappa => PatchSelector.Kappa(Config.VideoTokens, Options.RhoVideo);
 
-    /// <summary>One backbone step on all patches (audio [B, M, P*P], video [B, N, 3*P*P]).</summary>
-    public StepResult StepFull(Tensor audio, Tensor video)
-    {
-        using var scope = torch.NewDisposeScope();
-        var b = audio.shape[0];
-        var r = Train(audio, Backbone.AllIndices(b, Config.AudioTokens, Device), video, Backbone.AllIndices(b, Config.VideoTokens, Device));
-        return new StepResult(r.MaeAudio, r.MaeVideo, r.Contrastive, float.NaN, null, null, null);
-    }
-
-    /// <summary>
-    /// One STELLA step. <paramref name="pastQueries"/> are the stored (q_hat_a, q_hat_v) [B, H, d] of the memory items paired row by row
-    /// with the batch; null when the memory is empty (first step rule: deterministic top-kappa, no correlation).
-    /// </summary>
-    public StepResult StepStella(Tensor audio, Tensor video, (Tensor Audio, Tensor Video)? pastQueries = null)
-    {
-        using var scope = torch.NewDisposeScope();
-        var scores = Score(audio, video, pastQueries, out var encoding);
-        var selectedAudio = PatchSelector.SelectAudio(
-            scores.AudioImportance, scores.AudioCorrelation, AudioKappa, Config.AudioTimeTokens, Config.AudioFreqTokens, Options.ChunkSize, _generator);
-        var selectedVideo = PatchSelector.SelectVideo(scores.VideoImportance, scores.VideoCorrelation, VideoKappa, _generator);
-
-        var r = Train(Backbone.GatherTokens(audio, selectedAudio), selectedAudio, Backbone.GatherTokens(video, selectedVideo), selectedVideo);
-        var avmLoss = AvmStep(encoding);
-
-        var kept = new BatchScores(
-            Keep(scores.AudioImportance), Keep(scores.VideoImportance), KeepOrNull(scores.AudioCorrelation), KeepOrNull(scores.VideoCorrelation),
-            Keep(scores.QueryAudio), Keep(scores.QueryVideo));
-        return new StepResult(r.MaeAudio, r.MaeVideo, r.Contrastive, avmLoss, Keep(selectedAudio), Keep(selectedVideo), kept);
-    }
-
     /// <summary>
     /// Scores a batch with the current AVM (no gradient): importance I_a, I_v, the weighted queries q_hat over the top-kappa tokens,
     /// and, when past queries are given, the correlation probabilities p_a, p_v.
@@ -105,6 +75,9 @@ public sealed class ModelTrainer : IDisposable
         var avm = Avm.Scores(full.JointAudio, full.JointVideo);
         var ia = Scoring.AudioImportance(avm, Options.Beta);
         var iv = Scoring.VideoImportance(avm, Options.Beta);
+        // The cross-attention maps [B, H, M, N] are the largest tensors of the pass: gone once the importance is taken.
+        avm.AudioToVideo.Dispose();
+        avm.VideoToAudio.Dispose();
         var topA = Scoring.TopTokens(ia, AudioKappa);
         var topV = Scoring.TopTokens(iv, VideoKappa);
         var qa = Scoring.WeightedQuery(avm.QueryAudio, ia, topA);
@@ -140,18 +113,27 @@ public sealed class ModelTrainer : IDisposable
         // gets another item's video (a cyclic shift never maps an item to itself) and goes through the joint blocks again.
         var b = encoding.ModalityAudio.shape[0];
         var half = (int)(b / 2);
-        var shift = 1 + (long)(torch.rand([1], generator: _generator).item<float>() * (b - 1));
+        long shift;
+        using (var draw = torch.rand([1], generator: _generator))
+        {
+            shift = 1 + (long)(draw.item<float>() * (b - 1));
+        }
+
         if (b == 1)
         {
             // One clip has no other video to be paired with: its own pair is the only one, a matched pair (label 1), as the
             // authors' learn_multimodal_relationship labels every pair of a batch of one or two clips. The draw above is still
             // made, so the generator advances alike whatever the batch size; batches of two or more are untouched.
             var single = Avm.forward(encoding.JointAudio, encoding.JointVideo).Logit;
-            accuracy = Accuracy(single, torch.ones(1, device: Device));
-            return nn.functional.binary_cross_entropy_with_logits(single, torch.ones(1, device: Device));
+            using var matched = torch.ones(1, device: Device);
+            accuracy = Accuracy(single, matched);
+            return nn.functional.binary_cross_entropy_with_logits(single, matched);
         }
 
-        var partner = (torch.arange(half, b, dtype: ScalarType.Int64, device: Device) + shift).remainder(b);
+        using var scope = torch.NewDisposeScope();
+        using var shiftValue = shift.ToScalar();
+        using var bValue = b.ToScalar();
+        var partner = TensorOps.Range(half, b, Device).add_(shiftValue, Runtime.Scalars.One).remainder_(bValue);
         Tensor ja, jv;
         using (torch.no_grad())
         {
@@ -163,7 +145,7 @@ public sealed class ModelTrainer : IDisposable
         var target = torch.cat([torch.ones(half, device: Device), torch.zeros(b - half, device: Device)]);
         var logit = Avm.forward(ja, jv).Logit;
         accuracy = Accuracy(logit, target);
-        return nn.functional.binary_cross_entropy_with_logits(logit, target);
+        return nn.functional.binary_cross_entropy_with_logits(logit, target).MoveToOuterDisposeScope();
     }
 
     private static float Accuracy(Tensor logit, Tensor target)
@@ -191,20 +173,24 @@ public sealed class ModelTrainer : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         var output = Backbone.Pretrain(audio, audioIndices, video, videoIndices, _generator, Options.MaskRatio);
-        var loss = output.MaeAudio + output.MaeVideo + (Options.ContrastiveWeight * output.Contrastive);
+        var loss = TotalLoss(output);
         var extra = extraLoss?.Invoke(output);
         if (extra is not null)
         {
-            loss = loss + extra;
+            loss = loss.Plus(extra);
         }
 
         _backboneOptimizer.zero_grad();
         loss.backward();
-        _backboneOptimizer.step();
+        Runtime.AdamStep.Run(_backboneOptimizer);
         return new TrainOutcome(
             output.MaeAudio.item<float>(), output.MaeVideo.item<float>(), output.Contrastive.item<float>(), extra?.item<float>() ?? 0f,
             output.PooledAudio.detach().MoveToOuterDisposeScope(), output.PooledVideo.detach().MoveToOuterDisposeScope());
     }
+
+    // MAE (audio + video) + weight x InfoNCE: the backbone's loss (temporaries stay in the caller's scope).
+    private Tensor TotalLoss(PretrainOutput output) =>
+        output.MaeAudio.Plus(output.MaeVideo).Plus(output.Contrastive.Times(Options.ContrastiveWeight));
 
     /// <summary>Per-row reconstruction loss [B] at the current weights, without gradient (MIR's ranking).</summary>
     public Tensor RowLosses(Tensor audio, Tensor audioIndices, Tensor video, Tensor videoIndices)
@@ -224,7 +210,7 @@ public sealed class ModelTrainer : IDisposable
         using (var scope = torch.NewDisposeScope())
         {
             var output = Backbone.Pretrain(audio, audioIndices, video, videoIndices, _generator, Options.MaskRatio);
-            var loss = output.MaeAudio + output.MaeVideo + (Options.ContrastiveWeight * output.Contrastive);
+            var loss = TotalLoss(output);
             Backbone.zero_grad();
             loss.backward();
             using var noGrad = torch.no_grad();
@@ -232,7 +218,8 @@ public sealed class ModelTrainer : IDisposable
             {
                 if (p.grad is { } g)
                 {
-                    p.sub_(g * learningRate);
+                    using var step = g.Times(learningRate);
+                    p.sub_(step);
                 }
             }
 
@@ -302,14 +289,10 @@ public sealed class ModelTrainer : IDisposable
         LastAvmAccuracy = accuracy;
         _avmOptimizer.zero_grad();
         loss.backward();
-        _avmOptimizer.step();
+        Runtime.AdamStep.Run(_avmOptimizer);
         return loss.item<float>();
     }
 
     /// <summary>The share of pairs the AVM told right in the last <see cref="AvmStep"/> (before its update); NaN before any.</summary>
     public float LastAvmAccuracy { get; private set; } = float.NaN;
-
-    private static Tensor Keep(Tensor t) => t.detach().MoveToOuterDisposeScope();
-
-    private static Tensor? KeepOrNull(Tensor? t) => t is null ? null : Keep(t);
 }

@@ -1,3 +1,4 @@
+using Stella.Model.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,7 +14,10 @@ namespace Stella.Model;
 public static class PatchSelector
 {
     // Pruned tokens rank after every unpruned one but keep their own order among themselves.
-    private const float PrunedPenalty = 1e4f;
+    private static readonly Scalar PrunedPenalty = 1e4f.ToScalar();
+    private static readonly Scalar Tiny = 1e-30.ToScalar();
+    private static readonly Scalar GumbelLow = 1e-20.ToScalar();
+    private static readonly Scalar GumbelHigh = (1 - 1e-7).ToScalar();
 
     /// <summary>kappa = int(L * rho).</summary>
     public static int Kappa(int tokens, double rho) =>
@@ -27,10 +31,15 @@ public static class PatchSelector
             return Scoring.TopTokens(importance, kappa);
         }
 
-        var prune = torch.bernoulli(pruneProbability, generator).to(ScalarType.Bool);
-        var keys = importance.clamp_min(1e-30).log() + Gumbel(importance.shape, generator, importance.device);
-        keys = torch.where(prune, keys - PrunedPenalty, keys);
-        return keys.topk(kappa, 1, largest: true, sorted: true).indexes;
+        using var draw = torch.bernoulli(pruneProbability, generator);
+        using var prune = draw.to(ScalarType.Bool);
+        using var clamped = importance.clamp_min(Tiny);
+        using var logs = clamped.log_();
+        using var gumbel = Gumbel(importance.shape, generator, importance.device);
+        using var keys = logs.Plus(gumbel);
+        using var penalized = keys.sub(PrunedPenalty);
+        using var ranked = torch.where(prune, penalized, keys);
+        return Scoring.TopTokens(ranked, kappa);
     }
 
     /// <summary>
@@ -51,10 +60,17 @@ public static class PatchSelector
         }
 
         var chunks = (timeTokens + chunk - 1) / chunk;
-        var prune = torch.bernoulli(pruneProbability, generator).to(ScalarType.Bool).cpu().data<bool>().ToArray();
-        var scores = importance.detach().cpu().to(ScalarType.Float32).data<float>().ToArray();
-        var gumbel = Gumbel([b, chunks], generator, CPU).data<float>().ToArray();
-        var coins = torch.rand([b], generator: generator).data<float>().ToArray();
+        // Host copies of the draws and scores; the tensors die with this scope, before the result is made.
+        bool[] prune;
+        float[] scores, gumbel, coins;
+        using (torch.NewDisposeScope())
+        {
+            prune = torch.bernoulli(pruneProbability, generator).to(ScalarType.Bool).cpu().data<bool>().ToArray();
+            scores = importance.detach().cpu().to(ScalarType.Float32).data<float>().ToArray();
+            gumbel = Gumbel([b, chunks], generator, CPU).data<float>().ToArray();
+            coins = torch.rand([b], generator: generator).data<float>().ToArray();
+        }
+
         var result = new long[b * kappa];
         for (var i = 0; i < b; i++)
         {
@@ -156,7 +172,9 @@ public static class PatchSelector
 
     private static Tensor Gumbel(ReadOnlySpan<long> shape, Generator generator, Device device)
     {
-        var u = torch.rand(shape.ToArray(), generator: generator, device: device).clamp(1e-20, 1 - 1e-7);
-        return -(-u.log()).log();
+        // -log(-log(u)), u uniform in [1e-20, 1 - 1e-7].
+        // In place: each call returns the same tensor, so nothing here may be disposed.
+        var u = torch.rand(shape.ToArray(), generator: generator, device: device);
+        return u.clamp_(GumbelLow, GumbelHigh).log_().neg_().log_().neg_();
     }
 }

@@ -1,4 +1,5 @@
 using Stella.Model.Modules;
+using Stella.Model.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -21,10 +22,21 @@ public static class Scoring
     public static Tensor AudioImportance(AvmOutput avm, double beta = DefaultBeta) => Importance(avm.VideoToAudio, beta);
 
     /// <summary>softmax(scores / beta, over keys), mean over heads, mean over queries.</summary>
-    public static Tensor Importance(Tensor scores, double beta) => (scores / beta).softmax(-1).mean([1]).mean([1]);
+    public static Tensor Importance(Tensor scores, double beta)
+    {
+        using var scaled = scores.Over(beta);
+        using var weights = scaled.softmax(-1);
+        using var overHeads = weights.mean([1]);
+        return overHeads.mean([1]);
+    }
 
     /// <summary>Indices [B, kappa] of the kappa most important tokens, most important first.</summary>
-    public static Tensor TopTokens(Tensor importance, int kappa) => importance.topk(kappa, 1, largest: true, sorted: true).indexes;
+    public static Tensor TopTokens(Tensor importance, int kappa)
+    {
+        var (values, indexes) = importance.topk(kappa, 1, largest: true, sorted: true);
+        values.Dispose();
+        return indexes;
+    }
 
     /// <summary>
     /// SORT: q_hat [B, H, d], the mean of <paramref name="queries"/> [B, H, L, d] over the tokens <paramref name="top"/> [B, kappa],
@@ -34,10 +46,13 @@ public static class Scoring
     {
         var (b, h, _, d) = (queries.shape[0], queries.shape[1], queries.shape[2], queries.shape[3]);
         var k = top.shape[1];
-        var picked = queries.gather(2, top.view(b, 1, k, 1).expand(b, h, k, d));
-        var weights = importance.gather(1, top);
-        weights = (weights / weights.sum(1, keepdim: true)).view(b, 1, k, 1);
-        return (picked * weights).sum(2);
+        using var picked = GatherTop(queries, top);
+        using var raw = importance.gather(1, top);
+        using var total = raw.sum(1, keepdim: true);
+        using var normalized = raw.div(total);
+        using var weights = normalized.view(b, 1, k, 1);
+        using var weighted = picked.mul(weights);
+        return weighted.sum(2);
     }
 
     /// <summary>
@@ -47,13 +62,35 @@ public static class Scoring
     /// </summary>
     public static Tensor Correlation(Tensor pastQuery, Tensor currentQuery, Tensor keys, Tensor top)
     {
-        var (b, h, l, d) = (keys.shape[0], keys.shape[1], keys.shape[2], keys.shape[3]);
-        var k = top.shape[1];
-        var topKeys = keys.gather(2, top.view(b, 1, k, 1).expand(b, h, k, d));
+        var (b, l, d) = (keys.shape[0], keys.shape[2], keys.shape[3]);
+        using var topKeys = GatherTop(keys, top);
         var scale = 1.0 / Math.Sqrt(d);
-        var past = topKeys.matmul(pastQuery.unsqueeze(-1)).squeeze(-1) * scale;
-        var current = topKeys.matmul(currentQuery.unsqueeze(-1)).squeeze(-1) * scale;
-        var p = (past - current).sigmoid().mean([1]);
-        return torch.zeros(b, l, dtype: p.dtype, device: p.device).scatter(1, top, p);
+        using var pastRaw = Similarity(topKeys, pastQuery);
+        using var currentRaw = Similarity(topKeys, currentQuery);
+        using var past = pastRaw.Times(scale);
+        using var current = currentRaw.Times(scale);
+        using var difference = past.Minus(current);
+        using var probability = difference.sigmoid();
+        using var p = probability.mean([1]);
+        using var zeros = torch.zeros(b, l, dtype: p.dtype, device: p.device);
+        return zeros.scatter(1, top, p);
+    }
+
+    // The rows of x [B, H, L, d] at the tokens top [B, kappa], for every head: [B, H, kappa, d].
+    private static Tensor GatherTop(Tensor x, Tensor top)
+    {
+        var (b, h, d) = (x.shape[0], x.shape[1], x.shape[3]);
+        var k = top.shape[1];
+        using var index = top.view(b, 1, k, 1);
+        using var expanded = index.expand(b, h, k, d);
+        return x.gather(2, expanded);
+    }
+
+    // keys [B, H, kappa, d] . query [B, H, d] -> [B, H, kappa].
+    private static Tensor Similarity(Tensor keys, Tensor query)
+    {
+        using var column = query.unsqueeze(-1);
+        using var product = keys.matmul(column);
+        return product.squeeze(-1);
     }
 }

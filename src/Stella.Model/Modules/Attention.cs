@@ -23,13 +23,18 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
+        // Every intermediate handle (views too: a view keeps its base's storage) is disposed as soon as it is used, so a no-gradient
+        // pass holds one block's temporaries at a time; under autograd the graph keeps what backward needs and frees it as it goes.
         var (b, l, d) = (x.shape[0], x.shape[1], x.shape[2]);
-        using var parts = qkv.forward(x).reshape(b, l, 3, _heads, d / _heads).permute(2, 0, 3, 1, 4);
+        using var projected = qkv.forward(x);
+        using var split = projected.view(b, l, 3, _heads, d / _heads);
+        using var parts = split.permute(2, 0, 3, 1, 4);
         using var q = parts[0];
         using var k = parts[1];
         using var v = parts[2];
         using var o = nn.functional.scaled_dot_product_attention(q, k, v);
-        using var merged = o.transpose(1, 2).reshape(b, l, d);
+        using var swapped = o.transpose(1, 2);
+        using var merged = swapped.reshape(b, l, d);
         return proj.forward(merged);
     }
 }

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Stella.Model.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -60,40 +61,59 @@ public sealed class Avm : nn.Module<Tensor, Tensor, AvmOutput>
     /// </summary>
     public AvmOutput Scores(Tensor audio, Tensor video)
     {
-        var a = norm_a.forward(audio);
-        var v = norm_v.forward(video);
-        var (qa, ka) = (Split(q_a.forward(a)), Split(k_a.forward(a)));
-        var (qv, kv) = (Split(q_v.forward(v)), Split(k_v.forward(v)));
-        var scale = 1.0 / Math.Sqrt(qa.shape[3]);
-        return new AvmOutput(torch.empty(0), qa.matmul(kv.transpose(-2, -1)) * scale, qv.matmul(ka.transpose(-2, -1)) * scale, qa, ka, qv, kv);
+        using var a = norm_a.forward(audio);
+        using var v = norm_v.forward(video);
+        var (qa, ka) = (Project(q_a, a), Project(k_a, a));
+        var (qv, kv) = (Project(q_v, v), Project(k_v, v));
+        return new AvmOutput(torch.empty(0), ScaledScores(qa, kv), ScaledScores(qv, ka), qa, ka, qv, kv);
     }
 
     /// <inheritdoc />
     public override AvmOutput forward(Tensor audio, Tensor video)
     {
-        var a = norm_a.forward(audio);
-        var v = norm_v.forward(video);
-        var (qa, ka, va) = (Split(q_a.forward(a)), Split(k_a.forward(a)), Split(v_a.forward(a)));
-        var (qv, kv, vv) = (Split(q_v.forward(v)), Split(k_v.forward(v)), Split(v_v.forward(v)));
-        var scale = 1.0 / Math.Sqrt(qa.shape[3]);
-        var av = qa.matmul(kv.transpose(-2, -1)) * scale;
-        var va2 = qv.matmul(ka.transpose(-2, -1)) * scale;
-        var xa = Merge(av.softmax(-1).matmul(vv));
-        var xv = Merge(va2.softmax(-1).matmul(va));
-        var pooled = torch.cat([xv.mean([1]), xa.mean([1])], -1);
-        var logit = fc2.forward(fc1.forward(pooled).tanh()).squeeze(-1);
-        return new AvmOutput(logit, av, va2, qa, ka, qv, kv);
+        using var a = norm_a.forward(audio);
+        using var v = norm_v.forward(video);
+        var (qa, ka) = (Project(q_a, a), Project(k_a, a));
+        var (qv, kv) = (Project(q_v, v), Project(k_v, v));
+        using var va = Project(v_a, a);
+        using var vv = Project(v_v, v);
+        var av = ScaledScores(qa, kv);
+        var va2 = ScaledScores(qv, ka);
+        using var xa = Attend(av, vv);
+        using var xv = Attend(va2, va);
+        using var pooledVideo = xv.mean([1]);
+        using var pooledAudio = xa.mean([1]);
+        using var pooled = torch.cat([pooledVideo, pooledAudio], -1);
+        using var hidden = fc1.forward(pooled);
+        using var activated = hidden.tanh();
+        using var logit = fc2.forward(activated);
+        return new AvmOutput(logit.squeeze(-1), av, va2, qa, ka, qv, kv);
     }
 
-    private Tensor Split(Tensor x)
+    // The projection of x [B, L, D] split into heads [B, H, L, d] (intermediate handles disposed: nothing else holds the projection).
+    private Tensor Project(Linear projection, Tensor x)
     {
         var (b, l, d) = (x.shape[0], x.shape[1], x.shape[2]);
-        return x.reshape(b, l, _heads, d / _heads).transpose(1, 2);
+        using var projected = projection.forward(x);
+        using var heads = projected.reshape(b, l, _heads, d / _heads);
+        return heads.transpose(1, 2);
     }
 
-    private static Tensor Merge(Tensor x)
+    // q k^T / sqrt(d) [B, H, Lq, Lk].
+    private static Tensor ScaledScores(Tensor queries, Tensor keys)
     {
-        var (b, h, l, d) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
-        return x.transpose(1, 2).reshape(b, l, h * d);
+        using var transposed = keys.transpose(-2, -1);
+        using var scores = queries.matmul(transposed);
+        return scores.Times(1.0 / Math.Sqrt(queries.shape[3]));
+    }
+
+    // softmax(scores) v, heads merged back [B, Lq, H * d].
+    private static Tensor Attend(Tensor scores, Tensor values)
+    {
+        using var weights = scores.softmax(-1);
+        using var attended = weights.matmul(values);
+        var (b, h, l, d) = (attended.shape[0], attended.shape[1], attended.shape[2], attended.shape[3]);
+        using var swapped = attended.transpose(1, 2);
+        return swapped.reshape(b, l, h * d);
     }
 }

@@ -1,4 +1,5 @@
 using Stella.Model.Config;
+using Stella.Model.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -112,8 +113,12 @@ public sealed class Backbone : nn.Module
     }
 
     /// <summary>Original token indices 0..count-1 for a batch of <paramref name="batch"/>.</summary>
-    public static Tensor AllIndices(long batch, int count, Device device) =>
-        torch.arange(count, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(batch, count);
+    public static Tensor AllIndices(long batch, int count, Device device)
+    {
+        using var range = TensorOps.Range(0, count, device);
+        using var row = range.unsqueeze(0);
+        return row.expand(batch, count);
+    }
 
     /// <summary>
     /// Encodes full, unmasked inputs (evaluation, AVM scoring): joint outputs and, unless <paramref name="pooled"/> is false
@@ -122,8 +127,8 @@ public sealed class Backbone : nn.Module
     public Encoding Encode(Tensor audioPatches, Tensor videoPatches, bool pooled = true)
     {
         var b = audioPatches.shape[0];
-        var ia = AllIndices(b, (int)audioPatches.shape[1], audioPatches.device);
-        var iv = AllIndices(b, (int)videoPatches.shape[1], videoPatches.device);
+        using var ia = AllIndices(b, (int)audioPatches.shape[1], audioPatches.device);
+        using var iv = AllIndices(b, (int)videoPatches.shape[1], videoPatches.device);
         var (ma, mv) = Modality(Embed(audio_embed, audio_pos, audio_modality, audioPatches, ia), ia, Embed(video_embed, video_pos, video_modality, videoPatches, iv), iv);
         var (ja, jv) = JointShared(ma, mv);
         return pooled
@@ -139,8 +144,8 @@ public sealed class Backbone : nn.Module
     public List<(Tensor Audio, Tensor Video)> AttentionActivations(Tensor audioPatches, Tensor videoPatches)
     {
         var b = audioPatches.shape[0];
-        var ia = AllIndices(b, (int)audioPatches.shape[1], audioPatches.device);
-        var iv = AllIndices(b, (int)videoPatches.shape[1], videoPatches.device);
+        using var ia = AllIndices(b, (int)audioPatches.shape[1], audioPatches.device);
+        using var iv = AllIndices(b, (int)videoPatches.shape[1], videoPatches.device);
         var a = Embed(audio_embed, audio_pos, audio_modality, audioPatches, ia);
         var v = Embed(video_embed, video_pos, video_modality, videoPatches, iv);
         var layers = new List<(Tensor, Tensor)>();
@@ -149,18 +154,28 @@ public sealed class Backbone : nn.Module
             var (na, aa) = audio_blocks[l].ForwardWithAttention(a);
             var (nv, av) = video_blocks[l].ForwardWithAttention(v);
             layers.Add((aa, av));
-            (a, v) = (na, nv);
+            (a, v) = (Replace(a, na), Replace(v, nv));
         }
 
         var la = (int)a.shape[1];
-        var x = torch.cat([a + GatherTokens(audio_inter_pos.expand(b, -1, -1), ia), v + GatherTokens(video_inter_pos.expand(b, -1, -1), iv)], 1);
+        Tensor x;
+        using (var jointAudio = PlusGathered(a, audio_inter_pos, ia))
+        using (var jointVideo = PlusGathered(v, video_inter_pos, iv))
+        {
+            a.Dispose();
+            v.Dispose();
+            x = torch.cat([jointAudio, jointVideo], 1);
+        }
+
         foreach (var block in joint_blocks)
         {
             var (next, attention) = block.ForwardWithAttention(x, JointPath.Shared);
             layers.Add((attention[.., ..la], attention[.., la..]));
-            x = next;
+            attention.Dispose();
+            x = Replace(x, next);
         }
 
+        x.Dispose();
         return layers;
     }
 
@@ -171,11 +186,12 @@ public sealed class Backbone : nn.Module
         var x = torch.cat([modalityAudio, modalityVideo], 1);
         foreach (var block in joint_blocks)
         {
-            x = block.Forward(x, JointPath.Shared);
+            x = Replace(x, block.Forward(x, JointPath.Shared));
         }
 
-        x = norm.forward(x);
-        return (x[.., ..(int)la], x[.., (int)la..]);
+        using var normed = norm.forward(x);
+        x.Dispose();
+        return (normed[.., ..(int)la], normed[.., (int)la..]);
     }
 
     /// <summary>
@@ -187,8 +203,10 @@ public sealed class Backbone : nn.Module
     public PretrainOutput Pretrain(
         Tensor audioPatches, Tensor audioIndices, Tensor videoPatches, Tensor videoIndices, Generator generator, double maskRatio = 0.8)
     {
-        var audioShuffle = torch.rand([audioPatches.shape[0], audioPatches.shape[1]], generator: generator, device: audioPatches.device).argsort(1);
-        var videoShuffle = torch.rand([videoPatches.shape[0], videoPatches.shape[1]], generator: generator, device: videoPatches.device).argsort(1);
+        using var audioNoise = torch.rand([audioPatches.shape[0], audioPatches.shape[1]], generator: generator, device: audioPatches.device);
+        using var videoNoise = torch.rand([videoPatches.shape[0], videoPatches.shape[1]], generator: generator, device: videoPatches.device);
+        using var audioShuffle = audioNoise.argsort(1);
+        using var videoShuffle = videoNoise.argsort(1);
         return Pretrain(audioPatches, audioIndices, videoPatches, videoIndices, audioShuffle, videoShuffle, maskRatio);
     }
 
@@ -200,22 +218,50 @@ public sealed class Backbone : nn.Module
     public PretrainOutput Pretrain(
         Tensor audioPatches, Tensor audioIndices, Tensor videoPatches, Tensor videoIndices, Tensor audioShuffle, Tensor videoShuffle, double maskRatio = 0.8)
     {
+        // Each intermediate is disposed once used (the graph keeps what backward needs and frees it during backward); without that
+        // TorchSharp keeps every one of them until the step's dispose scope ends, past the backward pass.
         var (restoreA, maskA) = Mask(audioShuffle, Config.AudioTokens, maskRatio, out var keepA);
         var (restoreV, maskV) = Mask(videoShuffle, Config.VideoTokens, maskRatio, out var keepV);
-        var ia = audioIndices.gather(1, keepA);
-        var iv = videoIndices.gather(1, keepV);
-        var a = Embed(audio_embed, audio_pos, audio_modality, GatherTokens(audioPatches, keepA), ia);
-        var v = Embed(video_embed, video_pos, video_modality, GatherTokens(videoPatches, keepV), iv);
-        var (ma, mv) = Modality(a, ia, v, iv);
+        using var restoreAudio = restoreA;
+        using var restoreVideo = restoreV;
+        using var maskAudio = maskA;
+        using var maskVideo = maskV;
+        using var keepAudio = keepA;
+        using var keepVideo = keepV;
+        using var ia = audioIndices.gather(1, keepA);
+        using var iv = videoIndices.gather(1, keepV);
+        Tensor a, v;
+        using (var visibleAudio = GatherTokens(audioPatches, keepA))
+        using (var visibleVideo = GatherTokens(videoPatches, keepV))
+        {
+            a = Embed(audio_embed, audio_pos, audio_modality, visibleAudio, ia);
+            v = Embed(video_embed, video_pos, video_modality, visibleVideo, iv);
+        }
 
+        var (ma, mv) = Modality(a, ia, v, iv);
+        using var modalityAudio = ma;
+        using var modalityVideo = mv;
         var (ja, jv) = JointShared(ma, mv);
-        var (predA, predV) = Decode(ja, jv, restoreA, restoreV, audioIndices, videoIndices);
-        var (maeA, rowsA) = MaeLoss(predA, audioPatches, maskA);
-        var (maeV, rowsV) = MaeLoss(predV, videoPatches, maskV);
+        Tensor maeA, rowsA, maeV, rowsV;
+        using (ja)
+        using (jv)
+        {
+            var (predA, predV) = Decode(ja, jv, restoreA, restoreV, audioIndices, videoIndices);
+            using (predA)
+            using (predV)
+            {
+                (maeA, rowsA) = MaeLoss(predA, audioPatches, maskA);
+                (maeV, rowsV) = MaeLoss(predV, videoPatches, maskV);
+            }
+        }
 
         var pa = Pool(ma, JointPath.Audio);
         var pv = Pool(mv, JointPath.Video);
-        return new PretrainOutput(maeA, maeV, Losses.InfoNce(pa, pv, 0.05), pa, pv, rowsA + rowsV);
+        using (rowsA)
+        using (rowsV)
+        {
+            return new PretrainOutput(maeA, maeV, Losses.InfoNce(pa, pv, 0.05), pa, pv, rowsA.Plus(rowsV));
+        }
     }
 
     private static (Tensor Restore, Tensor Mask) Mask(Tensor shuffle, int fullTokens, double maskRatio, out Tensor keep)
@@ -223,43 +269,88 @@ public sealed class Backbone : nn.Module
         var (b, l) = (shuffle.shape[0], (int)shuffle.shape[1]);
         var visible = Math.Clamp((int)(fullTokens * (1 - maskRatio)), 1, Math.Max(1, l - 1));
         var restore = shuffle.argsort(1);
-        keep = shuffle[.., ..visible];
-        var mask = torch.ones(b, l, device: shuffle.device);
-        mask[.., ..visible] = torch.zeros(1);
-        return (restore, mask.gather(1, restore));
+        keep = shuffle.narrow(1, 0, visible);
+        using var ordered = torch.ones(b, l, device: shuffle.device);
+        using (var head = ordered.narrow(1, 0, visible))
+        {
+            head.zero_();
+        }
+
+        return (restore, ordered.gather(1, restore));
     }
 
     private (Tensor Audio, Tensor Video) Decode(Tensor ja, Tensor jv, Tensor restoreA, Tensor restoreV, Tensor audioIndices, Tensor videoIndices)
     {
-        var da = Unshuffle(decoder_embed.forward(ja), restoreA) + GatherTokens(decoder_audio_pos.expand(ja.shape[0], -1, -1), audioIndices) + decoder_audio_modality;
-        var dv = Unshuffle(decoder_embed.forward(jv), restoreV) + GatherTokens(decoder_video_pos.expand(jv.shape[0], -1, -1), videoIndices) + decoder_video_modality;
-        var la = da.shape[1];
+        using var da = DecoderInput(ja, restoreA, decoder_audio_pos, audioIndices, decoder_audio_modality);
+        using var dv = DecoderInput(jv, restoreV, decoder_video_pos, videoIndices, decoder_video_modality);
+        var la = (int)da.shape[1];
         var x = torch.cat([da, dv], 1);
         foreach (var block in decoder_blocks)
         {
-            x = block.forward(x);
+            x = Replace(x, block.forward(x));
         }
 
-        x = decoder_norm.forward(x);
-        return (decoder_pred_a.forward(x[.., ..(int)la]), decoder_pred_v.forward(x[.., (int)la..]));
+        using var normed = Replace(x, decoder_norm.forward(x));
+        using var audioPart = normed[.., ..la];
+        using var videoPart = normed[.., la..];
+        return (decoder_pred_a.forward(audioPart), decoder_pred_v.forward(videoPart));
+    }
+
+    // The decoder's input for one modality: the embedded joint tokens with mask tokens, in the order of the given patches, plus the
+    // decoder's position embeddings at their original indices and its modality embedding.
+    private Tensor DecoderInput(Tensor joint, Tensor restore, Parameter positions, Tensor indices, Parameter modality)
+    {
+        using var embedded = decoder_embed.forward(joint);
+        using var unshuffled = Unshuffle(embedded, restore);
+        using var expanded = positions.expand(joint.shape[0], -1, -1);
+        using var gathered = GatherTokens(expanded, indices);
+        using var sum = unshuffled.Plus(gathered);
+        return sum.Plus(modality);
     }
 
     // Visible tokens first, then mask tokens, put back into the order of the given patches.
     private Tensor Unshuffle(Tensor visible, Tensor restore)
     {
         var (b, l, dd) = (visible.shape[0], restore.shape[1], visible.shape[2]);
-        var full = torch.cat([visible, mask_token.expand(b, l - visible.shape[1], dd)], 1);
+        using var masks = mask_token.expand(b, l - visible.shape[1], dd);
+        using var full = torch.cat([visible, masks], 1);
         return GatherTokens(full, restore);
     }
 
-    // Norm-pix MSE over the masked tokens: the batch loss, and each row's own loss.
+    // Norm-pix MSE over the masked tokens: the batch loss, and each row's own loss. The target is data (no gradient), built under
+    // no_grad with its temporaries freed at once.
     private static (Tensor Loss, Tensor PerRow) MaeLoss(Tensor prediction, Tensor patches, Tensor mask)
     {
-        var mean = patches.mean([-1], keepdim: true);
-        var variance = patches.var(-1, keepdim: true);
-        var target = (patches - mean) / (variance + 1e-6).sqrt();
-        var perToken = (prediction - target).pow(2).mean([-1]) * mask;
-        return (perToken.sum() / mask.sum(), perToken.sum(1) / mask.sum(1));
+        using var target = NormalizedPatches(patches);
+        using var diff = prediction.Minus(target);
+        using var squared = diff.square();
+        using var perTokenAll = squared.mean([-1]);
+        using var perToken = perTokenAll.mul(mask);
+        using var total = perToken.sum();
+        using var count = mask.sum();
+        using var rowTotal = perToken.sum(1);
+        using var rowCount = mask.sum(1);
+        return (total.div(count), rowTotal.div(rowCount));
+    }
+
+    // Each patch normalized to zero mean and unit variance (MAE's norm_pix_loss target).
+    private static Tensor NormalizedPatches(Tensor patches)
+    {
+        using var noGrad = torch.no_grad();
+        using var mean = patches.mean([-1], keepdim: true);
+        using var variance = patches.var(-1, keepdim: true);
+        variance.add_(PixelEpsilon, Scalars.One).sqrt_();
+        var centred = patches.Minus(mean);
+        return centred.div_(variance);
+    }
+
+    private static readonly Scalar PixelEpsilon = 1e-6.ToScalar();
+
+    // Returns next after disposing previous (a chain of blocks: each input is dropped once the next output exists).
+    private static Tensor Replace(Tensor previous, Tensor next)
+    {
+        previous.Dispose();
+        return next;
     }
 
     // The modality blocks, then the position embeddings of the tokens' original indices that the authors add after them.
@@ -267,15 +358,23 @@ public sealed class Backbone : nn.Module
     {
         foreach (var block in audio_blocks)
         {
-            a = block.forward(a);
+            a = Replace(a, block.forward(a));
         }
 
         foreach (var block in video_blocks)
         {
-            v = block.forward(v);
+            v = Replace(v, block.forward(v));
         }
 
-        return (a + GatherTokens(audio_inter_pos.expand(a.shape[0], -1, -1), audioIndices), v + GatherTokens(video_inter_pos.expand(v.shape[0], -1, -1), videoIndices));
+        return (Replace(a, PlusGathered(a, audio_inter_pos, audioIndices)), Replace(v, PlusGathered(v, video_inter_pos, videoIndices)));
+    }
+
+    // tokens + table[indices] (a position table [1, L, D] gathered at each token's original index).
+    private static Tensor PlusGathered(Tensor tokens, Parameter table, Tensor indices)
+    {
+        using var expanded = table.expand(tokens.shape[0], -1, -1);
+        using var gathered = GatherTokens(expanded, indices);
+        return tokens.Plus(gathered);
     }
 
     private Tensor Pool(Tensor modality, JointPath path)
@@ -283,20 +382,39 @@ public sealed class Backbone : nn.Module
         var x = modality;
         foreach (var block in joint_blocks)
         {
-            x = block.Forward(x, path);
+            var next = block.Forward(x, path);
+            if (!ReferenceEquals(x, modality))
+            {
+                x.Dispose();
+            }
+
+            x = next;
         }
 
-        x = (path == JointPath.Audio ? norm_a : norm_v).forward(x);
-        return x.mean([1]);
+        using var normed = (path == JointPath.Audio ? norm_a : norm_v).forward(x);
+        if (!ReferenceEquals(x, modality))
+        {
+            x.Dispose();
+        }
+
+        return normed.mean([1]);
     }
 
     /// <summary>Audio patch embeddings [B, K, D] of patches [B, K, P*P] at original token indices [B, K] (position embeddings gathered there).</summary>
     public Tensor EmbedAudio(Tensor patches, Tensor indices) => Embed(audio_embed, audio_pos, audio_modality, patches, indices);
 
-    private static Tensor Embed(Linear embed, Parameter pos, Parameter modality, Tensor patches, Tensor indices) =>
-        embed.forward(patches) + GatherTokens(pos.expand(patches.shape[0], -1, -1), indices) + modality;
+    private static Tensor Embed(Linear embed, Parameter pos, Parameter modality, Tensor patches, Tensor indices)
+    {
+        using var embedded = embed.forward(patches);
+        using var positioned = PlusGathered(embedded, pos, indices);
+        return positioned.Plus(modality);
+    }
 
     /// <summary>Rows of <paramref name="tokens"/> [B, L, D] at <paramref name="indices"/> [B, K].</summary>
-    public static Tensor GatherTokens(Tensor tokens, Tensor indices) =>
-        tokens.gather(1, indices.unsqueeze(-1).expand(indices.shape[0], indices.shape[1], tokens.shape[2]));
+    public static Tensor GatherTokens(Tensor tokens, Tensor indices)
+    {
+        using var column = indices.unsqueeze(-1);
+        using var expanded = column.expand(indices.shape[0], indices.shape[1], tokens.shape[2]);
+        return tokens.gather(1, expanded);
+    }
 }

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Stella.Model.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -22,22 +23,32 @@ public sealed class Block : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <inheritdoc />
     /// <summary>The block's output and its attention sub-layer's output (before the residual add): COINCIDE's activations.</summary>
     public (Tensor Output, Tensor Attention) ForwardWithAttention(Tensor x)
     {
-        var a = attn.forward(norm1.forward(x));
-        var h = x + a;
-        using var m = mlp.forward(norm2.forward(h));
-        return (h + m, a);
+        Tensor a;
+        using (var n1 = norm1.forward(x))
+        {
+            a = attn.forward(n1);
+        }
+
+        return (Rest(x, a), a);
     }
 
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        using var a = attn.forward(norm1.forward(x));
-        var h = x + a;
-        using var m = mlp.forward(norm2.forward(h));
-        return h + m;
+        using var n1 = norm1.forward(x);
+        using var a = attn.forward(n1);
+        return Rest(x, a);
+    }
+
+    // The residual add and the MLP half; nothing but the output outlives the call.
+    private Tensor Rest(Tensor x, Tensor a)
+    {
+        using var h = x.Plus(a);
+        using var n2 = norm2.forward(h);
+        using var m = mlp.forward(n2);
+        return h.Plus(m);
     }
 }

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Stella.Model.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -34,7 +35,12 @@ public sealed class JointBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => Forward(x, JointPath.Shared);
 
     /// <summary>Runs the block with the LayerNorm pair of <paramref name="path"/>.</summary>
-    public Tensor Forward(Tensor x, JointPath path) => ForwardWithAttention(x, path).Output;
+    public Tensor Forward(Tensor x, JointPath path)
+    {
+        var (output, attention) = ForwardWithAttention(x, path);
+        attention.Dispose();
+        return output;
+    }
 
     /// <summary>The block's output on <paramref name="path"/> and its attention sub-layer's output (before the residual add).</summary>
     public (Tensor Output, Tensor Attention) ForwardWithAttention(Tensor x, JointPath path)
@@ -45,9 +51,15 @@ public sealed class JointBlock : nn.Module<Tensor, Tensor>
             JointPath.Video => (norm1_v, norm2_v),
             _ => (norm1, norm2),
         };
-        var a = attn.forward(n1.forward(x));
-        var h = x + a;
-        using var m = mlp.forward(n2.forward(h));
-        return (h + m, a);
+        Tensor a;
+        using (var normed = n1.forward(x))
+        {
+            a = attn.forward(normed);
+        }
+
+        using var h = x.Plus(a);
+        using var n = n2.forward(h);
+        using var m = mlp.forward(n);
+        return (h.Plus(m), a);
     }
 }

@@ -1,3 +1,4 @@
+using Stella.Model.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -31,18 +32,18 @@ public static class LinearProbe
         var y = tensor(trainY.Select(v => (long)v).ToArray(), [trainY.Length]);
         var w = new TorchSharp.Modules.Parameter(zeros(d, classes));
         var b = new TorchSharp.Modules.Parameter(zeros(classes));
-        var optimizer = optim.Adam([w, b], lr: 0.05);
+        using var optimizer = optim.Adam([w, b], lr: 0.05);
         for (var i = 0; i < iterations; i++)
         {
             using var step = NewDisposeScope();
             optimizer.zero_grad();
-            var loss = nn.functional.cross_entropy(x.matmul(w) + b, y) + (weightDecay * w.pow(2).sum());
+            var loss = nn.functional.cross_entropy(x.matmul(w).Plus(b), y).Plus(w.square().sum().Times(weightDecay));
             loss.backward();
-            optimizer.step();
+            AdamStep.Run(optimizer);
         }
 
         using var noGrad = no_grad();
         var test = tensor(testX.SelectMany(r => r).ToArray(), [testX.Length, d]);
-        return test.matmul(w).add(b).argmax(1).data<long>().Select(v => (int)v).ToArray();
+        return test.matmul(w).Plus(b).argmax(1).data<long>().Select(v => (int)v).ToArray();
     }
 }

@@ -1,0 +1,65 @@
+using Stella.Continual.Learning;
+
+namespace Stella.Continual.Tests;
+
+public sealed class LearnerGcPressureTests
+{
+    /// <summary>
+    /// The training path leaves nothing to the finalizer (no tensor outside a scope, no temporary Scalar: TorchSharp's operators make
+    /// one for every number and for the hidden alpha of a + b, and its Adam.step about nine a parameter). Here a second thread collects
+    /// and finalizes without pause while STELLA, DER++ and LUMP (numbers mixed into tensors every step) train; the steps must finish (a
+    /// use-after-free crashes the test host or fails a native check) and give bitwise the losses and weights of the same steps without
+    /// that pressure.
+    /// </summary>
+    [Theory]
+    [InlineData("stella")]
+    [InlineData("der++")]
+    [InlineData("lump")]
+    public void Learner_UnderConstantCollection_TrainsAsWithout(string method)
+    {
+        var calm = Train(method);
+        using var stop = new CancellationTokenSource();
+        var collections = 0;
+        var collector = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                collections++;
+            }
+        }) { IsBackground = true };
+        collector.Start();
+        (List<LearnerStep> Steps, float[] Weights) pressed;
+        try
+        {
+            pressed = Train(method);
+        }
+        finally
+        {
+            stop.Cancel();
+            collector.Join();
+        }
+
+        Assert.True(collections > 10, $"only {collections} collections ran beside the steps");
+        Assert.Equal(calm.Steps, pressed.Steps);
+        Assert.Equal(calm.Weights, pressed.Weights);
+    }
+
+    private static (List<LearnerStep> Steps, float[] Weights) Train(string method)
+    {
+        using var learner = TinyStream.Learner(method, memoryItems: 4, seed: 2);
+        var steps = new List<LearnerStep>();
+        for (var k = 0; k < 6; k++)
+        {
+            var batch = TinyStream.Batch(k);
+            steps.Add(learner.Step(batch));
+            batch.Audio.Dispose();
+            batch.Video.Dispose();
+        }
+
+        using var scope = TorchSharp.torch.NewDisposeScope(); // the detached views die here, not in the finalizer
+        var weights = learner.Trainer.Backbone.parameters().SelectMany(p => p.detach().data<float>().ToArray()).ToArray();
+        return (steps, weights);
+    }
+}
