@@ -85,7 +85,7 @@ inspect: build ## Inspect one clip: make inspect CLIP=path.mp4 [RUN=dir].
 bench: synth ## Benchmarks (print figures, assert nothing): data path vs bare ffmpeg; efficiency of every learner (Table 2.2); checkpoints; shards; coreset (a) 100k x 1024 and (b) LLaVA scale 665k x 20480 (27 GB in /tmp, ~45 min); stream-train end to end vs training-only (~1 h in all).
 	@$(DOTNET) tools/Stella.Bench/bin/$(CONFIG)/net10.0/Stella.Bench.dll all $(DATA)
 
-bench-efficiency: build ## Only thesis Table 2.2 on the production learners (samples/s, peak RSS, model state, peak step memory; tiny and base presets, each method in its own process, ~15 min); writes runs/bench/efficiency.json.
+bench-efficiency: build ## Only thesis Table 2.2 on the production learners (samples/s, peak RSS, model state, peak step memory; tiny and base presets, each method in its own process, ~40 min on 2 cores; PRESETS=tiny, BENCH_METHODS=stella,der++ to choose); writes runs/bench/efficiency.json.
 	@$(DOTNET) tools/Stella.Bench/bin/$(CONFIG)/net10.0/Stella.Bench.dll efficiency $(or $(PRESETS),all) $(or $(BENCH_METHODS),all)
 
 bench-coreset: build ## Only the coreset benchmarks: (a) N=100k D=1024 K=1000 exact; k-means vs faiss at D 64/256/1024 x K 100/500/1000/10000 (python3-faiss); (b) N=665,298 D=20,480 float16 K=10,000 with --project 256.

@@ -79,6 +79,12 @@ public sealed class StellaLearnerTests
                 Assert.Equal(kappaA, work.SelectedAudio![row].data<long>().ToArray().Distinct().Count());
             }
 
+            // The rule draws (Gumbel-top-k on the importance, after the RCA pruning): not the deterministic top kappa of every row.
+            using var top = work.Scores.VideoImportance.topk(kappaV, 1).indexes;
+            var drawn = Enumerable.Range(0, 4).Count(row =>
+                !work.SelectedVideo![row].data<long>().ToArray().Order().SequenceEqual(top[row].data<long>().ToArray().Order()));
+            Assert.True(drawn > 0, "every row's selection is its top kappa: the rule did not draw");
+
             var (audio, audioIdx, video, videoIdx) = work.Rows!.Value;
             Assert.Equal(new long[] { 8, kappaA, TinyStream.Config.AudioPatchDim }, audio.shape);
             Assert.Equal(new long[] { 8, kappaV, TinyStream.Config.VideoPatchDim }, video.shape);

@@ -39,7 +39,7 @@ internal static class EfficiencyBench
 
     /// <summary>
     /// Runs the grid: <paramref name="presets"/> (default tiny then base) x <paramref name="methods"/> (default all); tiny at batch 9
-    /// as the thesis (10 measured steps), base at batch 3 (2 steps: a base step takes 10-20 s on this CPU).
+    /// as the thesis (30 measured steps), base at batch 3 (2 steps: a base step takes 10-20 s on this CPU).
     /// </summary>
     public static int RunAll(IReadOnlyList<string>? presets, IReadOnlyList<string>? methods, string output)
     {
@@ -48,7 +48,7 @@ internal static class EfficiencyBench
         var json = File.Exists(output) ? JsonNode.Parse(File.ReadAllText(output)) as JsonObject ?? [] : [];
         foreach (var preset in presets ?? ["tiny", "base"])
         {
-            var (batch, steps) = preset == "base" ? (3, 2) : (9, 10);
+            var (batch, steps) = preset == "base" ? (3, 2) : (9, 30);
             var rows = new Dictionary<string, Figures>();
             foreach (var method in methods ?? Methods)
             {
@@ -78,7 +78,7 @@ internal static class EfficiencyBench
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
-        File.WriteAllText(output, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(output, json.ToJsonString(new JsonSerializerOptions(Json) { WriteIndented = true }));
         Console.WriteLine($"written: {output}");
         return 0;
     }
@@ -115,8 +115,14 @@ internal static class EfficiencyBench
         GC.Collect();
         GC.WaitForPendingFinalizers();
         TrimHeap();
-        ProcessMemory.ResetPeak();
         var before = ProcessMemory.StatusMb("VmRSS") ?? double.NaN;
+        if (ProcessMemory.ResetPeak() is { } why)
+        {
+            Console.Error.WriteLine($"the peak RSS cannot be reset ({why}): the peak figures include the warm-up");
+        }
+
+        // One untimed step first: the trimmed heap faults back in there, not in the timed steps (its peak counts).
+        learner.Step(Next());
         var watch = Stopwatch.StartNew();
         for (var i = 0; i < steps; i++)
         {
@@ -126,9 +132,10 @@ internal static class EfficiencyBench
         var seconds = watch.Elapsed.TotalSeconds;
         var peak = ProcessMemory.StatusMb("VmHWM") ?? double.NaN;
 
-        // Where the memory goes: the same steps again with every allocation of 64 KiB or more mapped on its own and unmapped when
-        // freed (glibc's mmap threshold, fixed), and the heap trimmed at each stage boundary, so that the RSS follows the live bytes
-        // instead of what the allocator keeps after a free; the peak is reset at each stage and read at its end. Not timed.
+        // Where the memory goes: the same steps again with glibc's mmap threshold fixed at 64 KiB (a large block that cannot come from
+        // the free bins gets its own mapping, unmapped when freed) and the heap trimmed at each stage boundary (freed pages go back to
+        // the kernel), so that the RSS follows the bytes in use more closely than in the timed pass: the peak of touched pages per
+        // stage, an upper bound on the live bytes. The peak is reset at each stage and read at its end. Not timed.
         SetMmapThreshold(64 << 10);
         GC.Collect();
         GC.WaitForPendingFinalizers();
@@ -146,7 +153,11 @@ internal static class EfficiencyBench
 
             current = next == "end" ? null : next;
             TrimHeap();
-            ProcessMemory.ResetPeak();
+            if (ProcessMemory.ResetPeak() is not null)
+            {
+                stages.Clear(); // cannot attribute: every stage would read the same running maximum
+                current = null;
+            }
         }
 
         for (var i = 0; i < steps; i++)
@@ -156,8 +167,9 @@ internal static class EfficiencyBench
 
         var memoryMb = (learner.Memory?.Count ?? 0) * (double)learner.ItemBytes / (1 << 20);
         var figures = new Figures(
-            batch * steps / seconds, peak, ModelStateMb(learner.Trainer), peak - before, stages.Values.Max(), batch, learner.Memory?.Count ?? 0, memoryMb, stages);
-        Console.WriteLine(JsonSerializer.Serialize(figures));
+            batch * steps / seconds, peak, ModelStateMb(learner.Trainer), peak - before, stages.Count > 0 ? stages.Values.Max() : double.NaN, batch, learner.Memory?.Count ?? 0,
+            memoryMb, stages);
+        Console.WriteLine(JsonSerializer.Serialize(figures, Json));
         foreach (var b in batches)
         {
             b.Audio.Dispose();
@@ -168,24 +180,29 @@ internal static class EfficiencyBench
     }
 
     /// <summary>
-    /// Weights of the backbone and the AVM, and for every parameter the step trains (its gradient exists after the warm-up steps) the
-    /// gradient and Adam's two moments: what a GPU would hold besides the activations.
+    /// Weights of the backbone and the AVM, Adam's two moments of every parameter (TorchSharp's Adam makes them for all parameters when
+    /// it is built, both optimizers for every learner), and the gradient of every parameter that has one after the warm-up steps:
+    /// what a GPU would hold besides the activations. Every learner carries an AVM, trained or not (about 2% of the model).
     /// </summary>
     private static double ModelStateMb(ModelTrainer trainer)
     {
+        using var scope = torch.NewDisposeScope(); // the grad accessor makes a handle each call
         long bytes = 0;
         foreach (var p in trainer.Backbone.parameters().Concat(trainer.Avm.parameters()))
         {
             var size = p.numel() * p.element_size();
-            bytes += size;
+            bytes += 3 * size;
             if (p.grad is not null)
             {
-                bytes += 3 * size;
+                bytes += size;
             }
         }
 
         return bytes / (double)(1 << 20);
     }
+
+    // NaN (a figure that could not be read) is written as "NaN", not refused.
+    private static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     private static void Print(string preset, int batch, int steps, Dictionary<string, Figures> rows)
     {
@@ -226,7 +243,7 @@ internal static class EfficiencyBench
             return null;
         }
 
-        return JsonSerializer.Deserialize<Figures>(last);
+        return JsonSerializer.Deserialize<Figures>(last, Json);
     }
 
     // Returns the heap's free pages to the kernel, so that the RSS before the measured steps holds what is live, not what the warm-up

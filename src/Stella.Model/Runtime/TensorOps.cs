@@ -39,10 +39,4 @@ public static class TensorOps
         return torch.arange(from, to, Scalars.One, dtype: ScalarType.Int64, device: device);
     }
 
-    /// <summary><paramref name="a"/> + <paramref name="value"/>.</summary>
-    public static Tensor PlusValue(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.add(s, Scalars.One);
-    }
 }
