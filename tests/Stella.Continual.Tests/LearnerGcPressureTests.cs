@@ -20,28 +20,7 @@ public sealed class LearnerGcPressureTests
         // The batches are made before the collector starts (the test's own helper is not under test) and freed at the end.
         var batches = Enumerable.Range(0, 6).Select(k => TinyStream.Batch(k)).ToList();
         var calm = Train(method, batches);
-        using var stop = new CancellationTokenSource();
-        var collections = 0;
-        var collector = new Thread(() =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-                collections++;
-            }
-        }) { IsBackground = true };
-        collector.Start();
-        (List<LearnerStep> Steps, float[] Weights) pressed;
-        try
-        {
-            pressed = Train(method, batches);
-        }
-        finally
-        {
-            stop.Cancel();
-            collector.Join();
-        }
+        var (pressed, collections) = Stella.Tests.Shared.ConstantCollection.While(() => Train(method, batches));
 
         foreach (var batch in batches)
         {

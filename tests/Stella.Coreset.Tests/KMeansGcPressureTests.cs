@@ -43,29 +43,11 @@ public sealed class KMeansGcPressureTests
     {
         var x = Rows(6000, 256, 40, 17);
         var calm = new SphericalKMeans(400, iterations: 25, seed: 5).Fit(x);
-        using var stop = new CancellationTokenSource();
-        var collections = 0;
-        var collector = new Thread(() =>
+        var (results, collections) = Stella.Tests.Shared.ConstantCollection.While(() => new List<KMeansResult>
         {
-            while (!stop.IsCancellationRequested)
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-                collections++;
-            }
-        }) { IsBackground = true };
-        collector.Start();
-        var results = new List<KMeansResult>();
-        try
-        {
-            results.Add(new SphericalKMeans(400, iterations: 25, seed: 5).Fit(x));
-            results.Add(new SphericalKMeans(400, iterations: 25, seed: 5, prune: false).Fit(x));
-        }
-        finally
-        {
-            stop.Cancel();
-            collector.Join();
-        }
+            new SphericalKMeans(400, iterations: 25, seed: 5).Fit(x),
+            new SphericalKMeans(400, iterations: 25, seed: 5, prune: false).Fit(x),
+        });
 
         Assert.True(collections >= 10, $"only {collections} collections ran alongside k-means");
         foreach (var result in results)
