@@ -35,7 +35,7 @@ public static class AdamStep
             foreach (var p in group.Parameters)
             {
                 // A scope a parameter: the temporaries (the decayed gradient, sqrt, the denominator) die with their parameter's update.
-                // TorchSharp's step keeps them all until the whole step ends: three model-sized copies at its peak (2.1 GB at the base preset).
+                // TorchSharp's step keeps them all until the whole step ends: about three model-sized copies at its peak.
                 using var parameterScope = torch.NewDisposeScope();
                 var state = (Adam.State)states[i++];
                 var grad = p.grad;
