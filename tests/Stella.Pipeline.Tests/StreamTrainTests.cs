@@ -6,6 +6,7 @@ using Stella.Core.Tasks;
 using Stella.Media.Ffmpeg;
 using Stella.Media.Synth;
 using Stella.Pipeline;
+using Stella.Pipeline.Graph;
 
 namespace Stella.Pipeline.Tests;
 
@@ -202,6 +203,47 @@ public sealed class StreamTrainTests
         }
 
         Assert.Equal(bad.Length, rows.Count);
+    }
+
+    [Fact]
+    public async Task Run_QuarantineFullWhileDecodeHoldsFailedClips_StopsInsteadOfHanging()
+    {
+        // A block whose input had all been taken in before a stop was not completed by its cancelled token: decode kept failed clips
+        // that the full quarantine had postponed, the quarantine, faulted by its limit, declined them, and the run hung instead of
+        // stopping (seen in the suite). Set up here: the quarantine waits in its 20th record (the one over the limit) until decode
+        // has failed all 91 clips and holds the last 8 in its output (Workers 2: room for 8), the quarantine 64 (63 queued and the
+        // one it records); then the record stops the run. Without the fix this hung in the runs I made (a Dataflow race remains:
+        // the faulting quarantine hands decode's first clip back, and if the stop is seen before that offer ends, decode completes).
+        var dir = TestData.TempDir();
+        TaskMap.Write(Path.Combine(dir, "tasks.json"), "x", [new TaskDefinition("a", ["dog"])]);
+        StellaManifestWriter.Write(Path.Combine(dir, "manifest.csv"),
+            Enumerable.Range(0, 91).Select(i => new ClipRecord($"c{i}", $"clips/c{i}.mp4", "dog", 0, ClipSplit.Train)));
+        var config = Config(Path.Combine(dir, "manifest.csv"), "finetune");
+        config.MaxQuarantineShare = 0.5;
+        var decoded = 0;
+        var quarantined = 0;
+        StreamTrainJob? job = null;
+        job = new StreamTrainJob(config, TestData.TempDir(), line =>
+        {
+            if (line.StartsWith("quarantined ", StringComparison.Ordinal) && Interlocked.Increment(ref quarantined) == 20)
+            {
+                Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref decoded) == 91 && job!.Progress.Snapshot().DecodeQueue == 8, TimeSpan.FromMinutes(1)), "decode never held the last 8 clips");
+                Thread.Sleep(200); // decode's input side completes after its last clip
+            }
+        })
+        {
+            Fault = (stage, _) =>
+            {
+                if (stage == DecodeStage.Name)
+                {
+                    Interlocked.Increment(ref decoded);
+                    throw new IOException("injected at decode");
+                }
+            },
+        };
+
+        var e = await Assert.ThrowsAsync<QuarantineLimitException>(() => job.RunAsync(false, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2)));
+        Assert.Contains("20 of 20 clips quarantined", e.Message);
     }
 
     [Fact]

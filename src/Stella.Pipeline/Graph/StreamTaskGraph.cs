@@ -228,8 +228,15 @@ internal sealed class StreamTaskGraph
                 catch
                 {
                     // Before the step gate opens: the entry must see the fault and admit no step this block would never take.
-                    halt.Cancel();
-                    abort.Cancel();
+                    try
+                    {
+                        halt.Cancel();
+                    }
+                    finally
+                    {
+                        abort.Cancel();
+                    }
+
                     throw;
                 }
                 finally
@@ -243,6 +250,33 @@ internal sealed class StreamTaskGraph
         last.LinkTo(memory, propagate);
         blocks.Add(memory);
 
+        // A stop or a fault cancels the blocks, but a cancelled token completes only a block's input side; its output side
+        // completes when its items are gone, and checks that only when something happens to it (an item taken or handed back, a
+        // new link). A block whose input side had finished before the stop (every clip taken in) and whose next block then
+        // declined for good (a faulted quarantine, a cancelled stage) was never checked again, and the run hung instead of
+        // stopping (seen once in the suite: a full quarantine while decode still held failed clips). So from the stop on, each
+        // source gets a link to a NullTarget: a new link makes it offer its first item again, the NullTarget takes it, and the
+        // cancelled source then completes, dropping the rest (a cancelled block drops what it holds anyway; a later run reads those
+        // clips again). Failed clips go to the NullTarget only once the quarantine has ended (until then they are its), batches
+        // only once the learner's stages are aborted. Dataflow has no other way to make a cancelled block let go of its output.
+        void Discard()
+        {
+            // Runs inside Cancel(): linking to a NullTarget does not throw (a completed source ignores it).
+            foreach (var source in clipStages.OfType<ISourceBlock<ClipInFlight>>())
+            {
+                source.LinkTo(DataflowBlock.NullTarget<ClipInFlight>(), i => !i.Failed || quarantine.Completion.IsCompleted);
+            }
+
+            if (abort.IsCancellationRequested)
+            {
+                batches.LinkTo(DataflowBlock.NullTarget<ClipInFlight[]>());
+            }
+        }
+
+        using var discardOnHalt = halt.Token.Register(Discard);
+        using var discardOnAbort = abort.Token.Register(Discard);
+        var discardOnQuarantineEnd = quarantine.Completion.ContinueWith(_ => { if (halt.IsCancellationRequested) { Discard(); } }, TaskScheduler.Default);
+
         var watchers = new List<Task>();
         foreach (var block in blocks)
         {
@@ -250,8 +284,14 @@ internal sealed class StreamTaskGraph
                 _ =>
                 {
                     Cursor.Abandon();
-                    halt.Cancel();
-                    abort.Cancel();
+                    try
+                    {
+                        halt.Cancel();
+                    }
+                    finally
+                    {
+                        abort.Cancel();
+                    }
                 },
                 CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default));
         }
@@ -284,6 +324,7 @@ internal sealed class StreamTaskGraph
 
         // The fault watchers cancel the token sources: they finish before those are disposed (a skipped one is cancelled).
         await Task.WhenAll(watchers).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        await discardOnQuarantineEnd.ConfigureAwait(false);
 
         // Steps that a fault left in a cancelled block's buffer: their tensors are freed here, not by the finalizer.
         foreach (var step in live.Keys)
