@@ -96,7 +96,12 @@ public sealed class CoincideTests
         using var x = FeatureMatrix.Open(path);
         var lines = new List<string>();
         // More centroids than planted clusters, and blocks of 256 rows, so that several iterations move and blocks mix both paths.
-        var pruned = new SphericalKMeans(20, iterations: 12, seed: 4, blockRows: 256, progress: lines.Add).Fit(x);
+        // Width 48 is below the width pruning starts at by default (PruneFromWidth): pruned on request, every row compared by default.
+        var pruned = new SphericalKMeans(20, iterations: 12, seed: 4, blockRows: 256, progress: lines.Add, pruneFromWidth: 0).Fit(x);
+        var defaultLines = new List<string>();
+        var byDefault = new SphericalKMeans(20, iterations: 12, seed: 4, blockRows: 256, progress: defaultLines.Add).Fit(x);
+        Assert.All(defaultLines, l => Assert.Equal(100, Share(l)));
+        Assert.Equal(byDefault.Assignments, pruned.Assignments);
         var full = new SphericalKMeans(20, iterations: 12, seed: 4, blockRows: 256, prune: false).Fit(x);
         Assert.Equal(full.Assignments, pruned.Assignments);
         Assert.All(full.Objective.Zip(pruned.Objective), p => Assert.Equal(p.First, p.Second, 1e-6));
@@ -117,7 +122,7 @@ public sealed class CoincideTests
         var (path, truth) = Planted(8000, 32, 25, 8);
         using var x = FeatureMatrix.Open(path);
         var lines = new List<string>();
-        var pruned = new SphericalKMeans(k, iterations: 15, seed: 2, progress: lines.Add, groups: groups).Fit(x);
+        var pruned = new SphericalKMeans(k, iterations: 15, seed: 2, progress: lines.Add, groups: groups, pruneFromWidth: 0).Fit(x);
         // Every found cluster lies inside one planted cluster (the rows pass in two blocks, the second a view at row 4,096).
         foreach (var group in Enumerable.Range(0, 8000).GroupBy(i => pruned.Assignments[i]))
         {
