@@ -21,6 +21,16 @@ public sealed class StreamTrainTests
     };
 
     /// <summary>TFRecord framing of TensorBoard event files: u64 length, u32 crc, payload, u32 crc; the whole file must parse.</summary>
+    /// <summary>A manifest of <paramref name="n"/> training clips of one task whose files do not exist.</summary>
+    private static string MissingClips(int n)
+    {
+        var dir = TestData.TempDir();
+        TaskMap.Write(Path.Combine(dir, "tasks.json"), "x", [new TaskDefinition("a", ["dog"])]);
+        StellaManifestWriter.Write(Path.Combine(dir, "manifest.csv"),
+            Enumerable.Range(0, n).Select(i => new ClipRecord($"c{i}", $"clips/c{i}.mp4", "dog", 0, ClipSplit.Train)));
+        return Path.Combine(dir, "manifest.csv");
+    }
+
     private static List<byte[]> TfRecords(string path)
     {
         var bytes = File.ReadAllBytes(path);
@@ -214,11 +224,7 @@ public sealed class StreamTrainTests
         // has failed all 91 clips and holds the last 8 in its output (Workers 2: room for 8), the quarantine 64 (63 queued and the
         // one it records); then the record stops the run. Without the fix this hung in the runs I made (a Dataflow race remains:
         // the faulting quarantine hands decode's first clip back, and if the stop is seen before that offer ends, decode completes).
-        var dir = TestData.TempDir();
-        TaskMap.Write(Path.Combine(dir, "tasks.json"), "x", [new TaskDefinition("a", ["dog"])]);
-        StellaManifestWriter.Write(Path.Combine(dir, "manifest.csv"),
-            Enumerable.Range(0, 91).Select(i => new ClipRecord($"c{i}", $"clips/c{i}.mp4", "dog", 0, ClipSplit.Train)));
-        var config = Config(Path.Combine(dir, "manifest.csv"), "finetune");
+        var config = Config(MissingClips(91), "finetune");
         config.MaxQuarantineShare = 0.5;
         var decoded = 0;
         var quarantined = 0;
@@ -249,11 +255,7 @@ public sealed class StreamTrainTests
     [Fact]
     public async Task Run_TooManyBadClips_StopsWithASummary()
     {
-        var dir = TestData.TempDir();
-        TaskMap.Write(Path.Combine(dir, "tasks.json"), "x", [new TaskDefinition("a", ["dog"])]);
-        StellaManifestWriter.Write(Path.Combine(dir, "manifest.csv"),
-            Enumerable.Range(0, 30).Select(i => new ClipRecord($"c{i}", $"clips/c{i}.mp4", "dog", 0, ClipSplit.Train)));
-        var config = Config(Path.Combine(dir, "manifest.csv"), "finetune");
+        var config = Config(MissingClips(30), "finetune");
         config.MaxQuarantineShare = 0.1;
         var e = await Assert.ThrowsAsync<QuarantineLimitException>(() => new StreamTrainJob(config, TestData.TempDir(), _ => { }).RunAsync(false, CancellationToken.None));
         Assert.Contains("quarantined", e.Message);
