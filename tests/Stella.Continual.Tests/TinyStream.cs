@@ -8,6 +8,10 @@ namespace Stella.Continual.Tests;
 /// <summary>A micro model and a deterministic stream of random clips: batch k is the same in every run.</summary>
 internal static class TinyStream
 {
+    // The TorchSharp native fix before any torch call: a test class that makes batches before any model (the GC-pressure test)
+    // would otherwise load libtorch unpatched when it happens to run first (it failed so once in `make test`).
+    static TinyStream() => Stella.Model.Runtime.TorchRuntime.Initialize();
+
     public static readonly ModelConfig Config = new()
     {
         Name = "micro", Dim = 32, Heads = 2, ModalityDepth = 1, JointDepth = 1, DecoderDim = 16, DecoderDepth = 1, DecoderHeads = 2,
