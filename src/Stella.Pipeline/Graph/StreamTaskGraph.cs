@@ -59,6 +59,20 @@ internal sealed class StreamTaskGraph
     {
         using var halt = CancellationTokenSource.CreateLinkedTokenSource(stop); // stop, or a fault: no more clips
         using var abort = new CancellationTokenSource(); // a fault: the learner's stages stop too
+
+        // A fault stops everything: no more clips, and the learner's stages too. In try/finally so that an exception thrown by a
+        // callback registered on halt cannot skip abort.
+        void StopAll()
+        {
+            try
+            {
+                halt.Cancel();
+            }
+            finally
+            {
+                abort.Cancel();
+            }
+        }
         var workers = Math.Max(1, Workers);
         var perClip = new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = workers, BoundedCapacity = workers * 4, EnsureOrdered = true, CancellationToken = halt.Token };
         var single = new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = 1, BoundedCapacity = 1, CancellationToken = abort.Token };
@@ -228,15 +242,7 @@ internal sealed class StreamTaskGraph
                 catch
                 {
                     // Before the step gate opens: the entry must see the fault and admit no step this block would never take.
-                    try
-                    {
-                        halt.Cancel();
-                    }
-                    finally
-                    {
-                        abort.Cancel();
-                    }
-
+                    StopAll();
                     throw;
                 }
                 finally
@@ -284,14 +290,7 @@ internal sealed class StreamTaskGraph
                 _ =>
                 {
                     Cursor.Abandon();
-                    try
-                    {
-                        halt.Cancel();
-                    }
-                    finally
-                    {
-                        abort.Cancel();
-                    }
+                    StopAll();
                 },
                 CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default));
         }
