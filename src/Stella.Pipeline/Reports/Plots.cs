@@ -150,8 +150,11 @@ public static class Plots
     }
 
     /// <summary>
-    /// Frames (uint8 [rows][frames, size, size, 3]) with an attention map ([rows][frames * grid * grid], one value per patch) laid
-    /// over them in red, the ground-truth source box in green where known, the most attended patch outlined in yellow.
+    /// Frames (uint8 [rows][frames, size, size, 3]), each with its attention map ([rows][frames * grid * grid], one value per patch)
+    /// in a heat panel directly below it (viridis, min to max of the clip's map), never painted over the frame: the rendered objects
+    /// come in every hue, so a tint over the frame cannot be told from an object's own colour. The ground-truth source box is drawn
+    /// on both tiles where known (green on the frame, white on the heat panel), the most attended patch outlined (yellow on the
+    /// frame, red on the heat panel, a hue viridis does not use).
     /// </summary>
     public static void AttentionOverlay(string path, IReadOnlyList<AttentionRow> rows, int size, int grid)
     {
@@ -159,14 +162,19 @@ public static class Plots
         const int Gap = 6;
         const int Label = 22;
         var tile = size * Scale;
+        var rowHeight = Label + tile + 2 + tile + Gap;
         var frames = rows.Count == 0 ? 0 : rows.Max(r => r.FrameCount);
-        using var bitmap = new SKBitmap(Math.Max(1, Gap + (frames * (tile + Gap))), Math.Max(1, rows.Count * (tile + Label + Gap)), SKColorType.Rgba8888, SKAlphaType.Opaque);
+        using var bitmap = new SKBitmap(Math.Max(1, Gap + (frames * (tile + Gap))), Math.Max(1, rows.Count * rowHeight), SKColorType.Rgba8888, SKAlphaType.Opaque);
         bitmap.Erase(new SKColor(24, 24, 24));
         using var canvas = new SKCanvas(bitmap);
         using var font = new SKFont(SKTypeface.Default, 13);
         using var text = new SKPaint { Color = SKColors.White, IsAntialias = true };
         using var boxPaint = new SKPaint { Color = SKColors.LimeGreen, Style = SKPaintStyle.Stroke, StrokeWidth = 2 };
+        using var heatBoxPaint = new SKPaint { Color = SKColors.White, Style = SKPaintStyle.Stroke, StrokeWidth = 2 };
         using var topPaint = new SKPaint { Color = SKColors.Yellow, Style = SKPaintStyle.Stroke, StrokeWidth = 2 };
+        using var heatTopPaint = new SKPaint { Color = SKColors.Red, Style = SKPaintStyle.Stroke, StrokeWidth = 2 };
+        var viridis = new ScottPlot.Colormaps.Viridis();
+        var lut = Enumerable.Range(0, 256).Select(i => viridis.GetColor(i / 255.0)).ToArray();
         var cell = tile / (double)grid;
         // The tiles are written into the pixel memory directly: SetPixel is one native call a pixel (1.8 s for a 4-row overlay).
         var pixels = bitmap.GetPixelSpan();
@@ -174,7 +182,8 @@ public static class Plots
         for (var r = 0; r < rows.Count; r++)
         {
             var row = rows[r];
-            var y0 = (r * (tile + Label + Gap)) + Label;
+            var y0 = (r * rowHeight) + Label;
+            var h0 = y0 + tile + 2;
             canvas.DrawText(row.Caption, Gap, y0 - 6, font, text);
             var per = grid * grid;
             var max = row.Attention.Max();
@@ -188,13 +197,18 @@ public static class Plots
                     for (var x = 0; x < tile; x++)
                     {
                         var i = ((((f * size) + (y / Scale)) * size) + (x / Scale)) * 3;
-                        var a = (row.Attention[(f * per) + ((int)(y / cell) * grid) + (int)(x / cell)] - min) / Math.Max(1e-12f, max - min);
-                        var w = 0.55 * a;
                         var o = ((y0 + y) * stride) + ((x0 + x) * 4);
-                        pixels[o] = (byte)((row.Rgb[i] * (1 - w)) + (255 * w));
-                        pixels[o + 1] = (byte)(row.Rgb[i + 1] * (1 - w));
-                        pixels[o + 2] = (byte)(row.Rgb[i + 2] * (1 - w));
+                        pixels[o] = row.Rgb[i];
+                        pixels[o + 1] = row.Rgb[i + 1];
+                        pixels[o + 2] = row.Rgb[i + 2];
                         pixels[o + 3] = 255;
+                        var a = (row.Attention[(f * per) + ((int)(y / cell) * grid) + (int)(x / cell)] - min) / Math.Max(1e-12f, max - min);
+                        var c = lut[Math.Clamp((int)Math.Round(a * 255), 0, 255)];
+                        var h = ((h0 + y) * stride) + ((x0 + x) * 4);
+                        pixels[h] = c.R;
+                        pixels[h + 1] = c.G;
+                        pixels[h + 2] = c.B;
+                        pixels[h + 3] = 255;
                     }
                 }
 
@@ -202,12 +216,14 @@ public static class Plots
                 {
                     var b = boxes[f];
                     canvas.DrawRect(x0 + (b[0] * Scale), y0 + (b[1] * Scale), (b[2] - b[0]) * Scale, (b[3] - b[1]) * Scale, boxPaint);
+                    canvas.DrawRect(x0 + (b[0] * Scale), h0 + (b[1] * Scale), (b[2] - b[0]) * Scale, (b[3] - b[1]) * Scale, heatBoxPaint);
                 }
 
                 if (top / per == f)
                 {
                     var p = top % per;
                     canvas.DrawRect((float)(x0 + ((p % grid) * cell)), (float)(y0 + ((p / grid) * cell)), (float)cell, (float)cell, topPaint);
+                    canvas.DrawRect((float)(x0 + ((p % grid) * cell)), (float)(h0 + ((p / grid) * cell)), (float)cell, (float)cell, heatTopPaint);
                 }
             }
         }
