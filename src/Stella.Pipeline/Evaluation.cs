@@ -19,7 +19,13 @@ namespace Stella.Pipeline;
 /// of them after a joint (Multitask) stream.</param>
 /// <param name="Ranks">The rank of every retrieval query's true pair (what <see cref="A2V"/> and <see cref="V2A"/> are computed
 /// from); null in the run_state.json of checkpoints written before ranks were kept.</param>
-public sealed record Evaluation(double[][] A2V, double[][] V2A, double[] Gap, double?[] Localization, double[]? Probe = null, int Seen = 0, QueryRanks? Ranks = null)
+/// <param name="LocalizationAvm">Localization accuracy per task by the AVM's video importance, for every learner (its
+/// <see cref="Localization"/> for STELLA learners); null in checkpoints written before both instruments were kept.</param>
+/// <param name="LocalizationCosine">Localization accuracy per task by the cosine of the video tokens with the pooled audio, for
+/// every learner (its <see cref="Localization"/> for the others); null in checkpoints written before both were kept.</param>
+public sealed record Evaluation(
+    double[][] A2V, double[][] V2A, double[] Gap, double?[] Localization, double[]? Probe = null, int Seen = 0, QueryRanks? Ranks = null,
+    double?[]? LocalizationAvm = null, double?[]? LocalizationCosine = null)
 {
     /// <summary>Mean of the finite per-task values over the tasks seen (NaN when none is finite): the one "seen tasks" average.</summary>
     public double MeanOverSeen(IEnumerable<double?> perTask) =>

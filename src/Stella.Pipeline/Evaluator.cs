@@ -11,8 +11,11 @@ namespace Stella.Pipeline;
 
 /// <summary>
 /// Zero-shot evaluation on the retrieval clips (the evaluator, not the learner, knows their tasks): pooled unimodal embeddings of
-/// unmasked inputs, L2-normalized, cosine; localization from the AVM's video importance (STELLA learners) or, for learners that do
-/// not train an AVM, the cosine of each video token's joint output with the pooled audio embedding.
+/// unmasked inputs, L2-normalized, cosine. Localization is scored with two instruments for every learner, so that learners can be
+/// compared on the same one: the AVM's video importance (what STELLA's selection sees; the AVM of a learner that does not train it
+/// is its initial or warm-up AVM) and the cosine of each video token's joint output with the pooled audio embedding (the
+/// backbone's own audio-visual correspondence, no AVM involved). <see cref="Evaluation.Localization"/> is the learner's own
+/// instrument (the AVM for STELLA learners, the cosine for the others), as in results.json's "localization".
 /// </summary>
 public sealed class Evaluator
 {
@@ -28,6 +31,13 @@ public sealed class Evaluator
     private readonly IReadOnlyList<ClipOutcome> _probe;
     private readonly Dictionary<string, int> _classes;
     private float[][] _attention = [];
+
+    /// <summary>The localization instruments: the AVM's video importance and the token-audio cosine.</summary>
+    private enum Instrument
+    {
+        Avm,
+        Cosine,
+    }
 
     /// <summary>
     /// Creates the evaluator over the featurized retrieval clips; <paramref name="groundTruth"/> holds the built-in benchmark's
@@ -45,13 +55,15 @@ public sealed class Evaluator
     /// <summary>Evaluates <paramref name="learner"/>'s current model.</summary>
     public Evaluation Run(Learner learner)
     {
-        var (audio, video, attention) = Embed(learner, _clips, withAttention: true);
-        _attention = attention;
+        var (audio, video, maps) = Embed(learner, _clips, withAttention: true);
+        _attention = maps[learner is StellaLearner ? Instrument.Avm : Instrument.Cosine];
         var c = learner.Trainer.Config;
         var a2v = new double[_tasks][];
         var v2a = new double[_tasks][];
         var gap = new double[_tasks];
         var loc = new double?[_tasks];
+        var locAvm = new double?[_tasks];
+        var locCosine = new double?[_tasks];
         var clipIds = new string[_tasks][];
         var ranksA2V = new int[_tasks][];
         var ranksV2A = new int[_tasks][];
@@ -65,8 +77,9 @@ public sealed class Evaluator
             v2a[t] = Recalls(rv);
             (clipIds[t], ranksA2V[t], ranksV2A[t]) = (rows.Select(i => _clips[i].Clip.ClipId).ToArray(), ra, rv);
             gap[t] = rows.Count == 0 ? double.NaN : ModalityGap.Compute(rows.Select(i => qa[i]).ToArray(), rows.Select(i => qv[i]).ToArray());
-            var hits = rows.Select(i => Localize(i, attention[i], c.FrameSize, c.Patch)).Where(h => h is not null).ToList();
-            loc[t] = hits.Count == 0 ? null : 100.0 * hits.Count(h => h == true) / hits.Count;
+            locAvm[t] = LocalizationAccuracy(rows, maps[Instrument.Avm], c.FrameSize, c.Patch);
+            locCosine[t] = LocalizationAccuracy(rows, maps[Instrument.Cosine], c.FrameSize, c.Patch);
+            loc[t] = learner is StellaLearner ? locAvm[t] : locCosine[t];
         }
 
         double[]? probe = null;
@@ -83,7 +96,7 @@ public sealed class Evaluator
             }).ToArray();
         }
 
-        return new Evaluation(a2v, v2a, gap, loc, probe, Ranks: new QueryRanks(clipIds, ranksA2V, ranksV2A));
+        return new Evaluation(a2v, v2a, gap, loc, probe, Ranks: new QueryRanks(clipIds, ranksA2V, ranksV2A), LocalizationAvm: locAvm, LocalizationCosine: locCosine);
     }
 
     /// <summary>
@@ -113,34 +126,35 @@ public sealed class Evaluator
         return rows;
     }
 
-    private (float[][] Audio, float[][] Video, float[][] Attention) Embed(Learner learner, IReadOnlyList<ClipOutcome> clips, bool withAttention)
+    private (float[][] Audio, float[][] Video, Dictionary<Instrument, float[][]> Maps) Embed(Learner learner, IReadOnlyList<ClipOutcome> clips, bool withAttention)
     {
         var trainer = learner.Trainer;
         var c = trainer.Config;
         var audio = new List<float[]>();
         var video = new List<float[]>();
-        var attention = new List<float[]>();
+        var avm = new List<float[]>();
+        var cosine = new List<float[]>();
         using var noGrad = torch.no_grad();
         foreach (var chunk in clips.Chunk(16))
         {
             using var scope = torch.NewDisposeScope();
             var (a, v) = ClipTensors.Stack(chunk, c, trainer.Device);
             var encoding = trainer.Backbone.Encode(a, v);
-            var map = !withAttention ? null : learner is StellaLearner
-                ? Scoring.VideoImportance(trainer.Avm.Scores(encoding.JointAudio, encoding.JointVideo))
-                : nn.functional.cosine_similarity(encoding.JointVideo, encoding.PooledAudio.unsqueeze(1), 2);
+            var avmMap = withAttention ? Scoring.VideoImportance(trainer.Avm.Scores(encoding.JointAudio, encoding.JointVideo)) : null;
+            var cosineMap = withAttention ? nn.functional.cosine_similarity(encoding.JointVideo, encoding.PooledAudio.unsqueeze(1), 2) : null;
             for (var i = 0; i < chunk.Length; i++)
             {
                 audio.Add(encoding.PooledAudio[i].cpu().data<float>().ToArray());
                 video.Add(encoding.PooledVideo[i].cpu().data<float>().ToArray());
-                if (map is not null)
+                if (withAttention)
                 {
-                    attention.Add(map[i].cpu().data<float>().ToArray());
+                    avm.Add(avmMap![i].cpu().data<float>().ToArray());
+                    cosine.Add(cosineMap![i].cpu().data<float>().ToArray());
                 }
             }
         }
 
-        return (audio.ToArray(), video.ToArray(), attention.ToArray());
+        return (audio.ToArray(), video.ToArray(), new() { [Instrument.Avm] = avm.ToArray(), [Instrument.Cosine] = cosine.ToArray() });
     }
 
     private List<int[]>? Boxes(ClipOutcome clip, int frames, int frameSize)
@@ -156,6 +170,13 @@ public sealed class Evaluator
             var index = Math.Clamp((int)Math.Round((clip.VideoStart + f) * truth.Fps), 0, truth.SourceBoxes.Count - 1);
             return truth.SourceBoxes[index].Select(v => (int)Math.Round(v * scale)).ToArray();
         }).ToList();
+    }
+
+    /// <summary>Percent of <paramref name="rows"/> with ground truth whose top-attended patch hits the source (null when none has ground truth).</summary>
+    private double? LocalizationAccuracy(List<int> rows, float[][] maps, int frameSize, int patch)
+    {
+        var hits = rows.Select(i => Localize(i, maps[i], frameSize, patch)).Where(h => h is not null).ToList();
+        return hits.Count == 0 ? null : 100.0 * hits.Count(h => h == true) / hits.Count;
     }
 
     private bool? Localize(int i, float[] attention, int frameSize, int patch)

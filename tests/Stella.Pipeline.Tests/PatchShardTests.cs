@@ -67,10 +67,13 @@ public sealed class PatchShardTests
 
         using var a = JsonDocument.Parse(await File.ReadAllTextAsync(clipsResults));
         using var b = JsonDocument.Parse(await File.ReadAllTextAsync(shardResults));
-        foreach (var key in new[] { "tasks", "a2v", "v2a", "modality_gap", "localization", "linear_probe" })
+        foreach (var key in new[] { "tasks", "a2v", "v2a", "modality_gap", "localization", "localization_avm", "localization_cosine", "linear_probe" })
         {
             Assert.Equal(a.RootElement.GetProperty(key).GetRawText(), b.RootElement.GetProperty(key).GetRawText());
         }
+
+        // Both localization instruments for every learner; "localization" is the learner's own (the AVM for STELLA, the cosine else).
+        RunAssert.OwnLocalizationInstrument(a.RootElement, avm: method == "stella");
 
         Assert.Equal(a.RootElement.GetProperty("efficiency").GetProperty("steps").GetInt64(), b.RootElement.GetProperty("efficiency").GetProperty("steps").GetInt64());
         Assert.Equal(await File.ReadAllTextAsync(Path.Combine(fromClips, "checkpoints", "LATEST")), await File.ReadAllTextAsync(Path.Combine(fromShards, "checkpoints", "LATEST")));

@@ -97,6 +97,7 @@ public sealed class StreamTrainTests
         Assert.All(root.GetProperty("modality_gap_final").EnumerateArray(), g => Assert.InRange(g.GetDouble(), 0, 2));
         Assert.All(root.GetProperty("localization").EnumerateArray().SelectMany(r => r.EnumerateArray()),
             l => Assert.True(l.ValueKind == JsonValueKind.Null || l.GetDouble() is >= 0 and <= 100));
+        RunAssert.OwnLocalizationInstrument(root, avm: true);
         var efficiency = root.GetProperty("efficiency");
         Assert.True(efficiency.GetProperty("samples_per_s").GetDouble() > 0);
         Assert.True(efficiency.GetProperty("step_ms").GetDouble() > 0);

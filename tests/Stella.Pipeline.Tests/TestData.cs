@@ -84,6 +84,23 @@ internal static class BrokenStream
 /// <summary>Comparisons of whole runs.</summary>
 internal static class RunAssert
 {
+    /// <summary>
+    /// A results.json carries localization by both instruments, one row per evaluation and a value per task in [0, 100]; its
+    /// "localization" is the learner's own instrument's (the AVM's when <paramref name="avm"/>, the cosine's else).
+    /// </summary>
+    public static void OwnLocalizationInstrument(JsonElement root, bool avm)
+    {
+        var own = root.GetProperty("localization").GetRawText();
+        var (same, other) = avm ? ("localization_avm", "localization_cosine") : ("localization_cosine", "localization_avm");
+        Assert.Equal(own, root.GetProperty(same).GetRawText());
+        foreach (var key in new[] { same, other })
+        {
+            var rows = root.GetProperty(key);
+            Assert.Equal(root.GetProperty("localization").GetArrayLength(), rows.GetArrayLength());
+            Assert.All(rows.EnumerateArray().SelectMany(r => r.EnumerateArray()), v => Assert.InRange(v.GetDouble(), 0, 100));
+        }
+    }
+
     /// <summary>Two runs ended in the same state: results (all but timings), step count, rehearsal memory, quarantine.</summary>
     public static void Same(string expected, string actual, string hash)
     {
@@ -91,7 +108,7 @@ internal static class RunAssert
         var b = JsonDocument.Parse(File.ReadAllText(Path.Combine(actual, "results.json"))).RootElement;
         // ranks: a resumed run reports the per-query ranks of the evaluations its checkpoints carried, too.
         Assert.Equal(JsonValueKind.Object, b.GetProperty("ranks").ValueKind);
-        foreach (var key in new[] { "a2v", "v2a", "modality_gap", "localization", "linear_probe", "quarantined", "ranks" })
+        foreach (var key in new[] { "a2v", "v2a", "modality_gap", "localization", "localization_avm", "localization_cosine", "linear_probe", "quarantined", "ranks" })
         {
             Assert.Equal(a.GetProperty(key).GetRawText(), b.GetProperty(key).GetRawText());
         }

@@ -219,10 +219,12 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         var quality = new List<Column>
         {
             new("localization after last (%)", r => MeanOfLast(r.Localization), true),
+            new("loc. by AVM (%)", r => MeanOfLast(r.LocalizationAvm), true),
+            new("loc. by cosine (%)", r => MeanOfLast(r.LocalizationCosine), true),
             new("linear probe after last (%)", r => MeanOfLast(r.LinearProbe), true),
             new("modality gap after last", r => MeanOfLast([r.ModalityGapFinal]), false),
         };
-        Table(md, csv, "Localization, linear probe and modality gap (mean over tasks, after the last task)", "quality", rows, quality);
+        Table(md, csv, "Localization (the learner's own instrument: the AVM for STELLA learners, the token-audio cosine for the others; then both instruments for every learner), linear probe and modality gap (mean over tasks, after the last task)", "quality", rows, quality);
         var efficiency = new List<Column>
         {
             new("samples/s", r => r.Efficiency.SamplesPerSecond ?? double.NaN, true),

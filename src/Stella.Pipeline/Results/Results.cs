@@ -37,6 +37,7 @@ public static class Results
         var evals = state.Evaluations;
         var taskNames = manifest.Tasks.Tasks.Select(t => t.Name).ToList();
         double?[] Finite(IEnumerable<double> values, int digits) => values.Select(v => RunResults.Finite(v, digits)).ToArray();
+        static double?[] Percent(double?[] values) => values.Select(l => l is null ? null : RunResults.Finite(l.Value, 2)).ToArray();
         var trainSeconds = Math.Max(1e-9, state.TrainSeconds);
         return new RunResults
         {
@@ -50,7 +51,9 @@ public static class Results
             ModalityGap = evals.Select(e => Finite(e.Gap, 4)).ToList(),
             ModalityGapSeen = evals.Select(e => RunResults.Finite(e.SeenGap(), 4)).ToList(),
             ModalityGapFinal = evals.Count == 0 ? [] : Finite(evals[^1].Gap, 4),
-            Localization = evals.Select(e => e.Localization.Select(l => l is null ? null : RunResults.Finite(l.Value, 2)).ToArray()).ToList(),
+            Localization = evals.Select(e => Percent(e.Localization)).ToList(),
+            LocalizationAvm = evals.Count > 0 && evals.All(e => e.LocalizationAvm is not null) ? evals.Select(e => Percent(e.LocalizationAvm!)).ToList() : null,
+            LocalizationCosine = evals.Count > 0 && evals.All(e => e.LocalizationCosine is not null) ? evals.Select(e => Percent(e.LocalizationCosine!)).ToList() : null,
             LinearProbe = evals.All(e => e.Probe is not null) && evals.Count > 0 ? evals.Select(e => Finite(e.Probe!, 2)).ToList() : null,
             Efficiency = new RunEfficiency
             {

@@ -46,6 +46,20 @@ public sealed record RunResults
     /// <summary>Localization accuracy (%) per task after each evaluation; null where there is no ground truth.</summary>
     [JsonPropertyName("localization")] public required IReadOnlyList<double?[]> Localization { get; init; }
 
+    /// <summary>
+    /// Localization (%) per task after each evaluation by the AVM's video importance, measured for every learner (a learner that
+    /// does not train its AVM keeps its initial or warm-up one): the same instrument across methods. Null in results.json files
+    /// written before both instruments were kept, or when one evaluation of the run lacks it (a resumed older checkpoint).
+    /// </summary>
+    [JsonPropertyName("localization_avm")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<double?[]>? LocalizationAvm { get; init; }
+
+    /// <summary>Localization (%) per task after each evaluation by the video tokens' cosine with the pooled audio (no AVM), for every learner; null as <see cref="LocalizationAvm"/>.</summary>
+    [JsonPropertyName("localization_cosine")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<double?[]>? LocalizationCosine { get; init; }
+
     /// <summary>Linear-probe accuracy (%) per task after each evaluation; null without a probe set.</summary>
     [JsonPropertyName("linear_probe")] public IReadOnlyList<double?[]>? LinearProbe { get; init; }
 
