@@ -14,17 +14,26 @@ internal static class ShardCommands
         var output = new Option<string?>("--out") { Description = "Shard folder. Default: data/shards/<config name>-<model>-s<seed>." };
         var shard = new Option<int>("--shard") { Description = "This job's share of the work (0-based).", DefaultValueFactory = _ => 0 };
         var shards = new Option<int>("--num-shards") { Description = "Number of jobs sharing the work; their files merge by listing the folder.", DefaultValueFactory = _ => 1 };
+        var format = new Option<string>("--format") { Description = "compact: the decoded 8-bit frames and the fbank, cut into patches when read (schema version 2); patches: float32 patches (version 1, about 2.5x the bytes).", DefaultValueFactory = _ => "compact" };
+        format.AcceptOnlyFromAmong("compact", "patches");
+        var fbank = new Option<string>("--fbank") { Description = "How compact shards store the fbank: float32 (lossless) or float16 (half its bytes, not lossless).", DefaultValueFactory = _ => "float32" };
+        fbank.AcceptOnlyFromAmong("float32", "float16");
         var command = new Command("preprocess",
-            "Decode, featurize and patchify the config's clips once into self-describing Parquet patch shards (training windows of the config's " +
+            "Decode and featurize the config's clips once into self-describing Parquet patch shards (training windows of the config's " +
             "seed, evaluation windows of the retrieval and linear-probe clips, ground truth where present). Train from them with 'stella replay'.")
         {
-            config, output, shard, shards,
+            config, output, shard, shards, format, fbank,
         };
         command.SetAction(async (parse, ct) =>
         {
             var job = StreamTrainConfig.Load(parse.GetValue(config)!);
             var outDir = parse.GetValue(output) ?? Path.Combine("data", "shards", $"{job.Name}-{job.Model}-s{job.Seed}");
-            await new PreprocessJob(job, outDir, parse.GetValue(shard), parse.GetValue(shards), Log).RunAsync(ct);
+            if (parse.GetValue(format) == "patches" && parse.GetValue(fbank) != "float32")
+            {
+                throw new Stella.Core.UserInputException("--fbank applies to compact shards only (--format patches stores float32 patches)");
+            }
+
+            await new PreprocessJob(job, outDir, parse.GetValue(shard), parse.GetValue(shards), Log) { Patches = parse.GetValue(format) == "patches", HalfFbank = parse.GetValue(fbank) == "float16" }.RunAsync(ct);
             return 0;
         });
         return command;

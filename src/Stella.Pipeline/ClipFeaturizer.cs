@@ -38,11 +38,12 @@ public sealed class ClipFeaturizer
 
     /// <summary>
     /// Featurizes <paramref name="clip"/> with the frame window <paramref name="window"/> and, for a training clip, its
-    /// <paramref name="augment"/>ation (with a random window the whole clip is decoded and the window taken from it).
+    /// <paramref name="augment"/>ation (with a random window the whole clip is decoded and the window taken from it); with
+    /// <paramref name="keepMaterial"/> the outcome also holds the fbank and frames its patches were cut from.
     /// </summary>
-    public async Task<ClipOutcome> RunAsync(ClipRecord clip, FrameWindow window, CancellationToken cancellationToken, Augment.ClipAugmentation? augment = null)
+    public async Task<ClipOutcome> RunAsync(ClipRecord clip, FrameWindow window, CancellationToken cancellationToken, Augment.ClipAugmentation? augment = null, bool keepMaterial = false)
     {
-        var item = new ClipInFlight(new ClipRequest(clip, 0, clip.Task, 0)) { Augment = augment };
+        var item = new ClipInFlight(new ClipRequest(clip, 0, clip.Task, 0)) { Augment = augment, KeepMaterial = keepMaterial };
         item = await Decode.RunAsync(item, window, cancellationToken).ConfigureAwait(false);
         return Patches.Run(Spectrogram.Run(item)).Outcome!;
     }

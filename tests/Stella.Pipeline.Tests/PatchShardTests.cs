@@ -22,9 +22,9 @@ public sealed class PatchShardTests
         var rows = new Dictionary<string, string>();
         foreach (var file in Directory.GetFiles(dir, "*.parquet"))
         {
-            foreach (var row in (await ParquetSerializer.DeserializeAsync<PatchRow>(file)).Data)
+            foreach (var row in (await ParquetSerializer.DeserializeAsync<CompactPatchRow>(file)).Data)
             {
-                rows.Add($"{row.ClipId}/{row.Window}", $"{row.Task}|{row.Index}|{row.VideoStart}|{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(row.AudioPatches.Concat(row.VideoPatches).ToArray()))}");
+                rows.Add($"{row.ClipId}/{row.Window}", $"{row.Task}|{row.Index}|{row.VideoStart}|{row.FrameCount}|{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(row.Fbank.Concat(row.Frames).ToArray()))}");
             }
         }
 
@@ -80,6 +80,67 @@ public sealed class PatchShardTests
     }
 
     [Fact]
+    public async Task Read_Version1PatchShards_GiveBitwiseTheInputsOfCompactShards_InMoreBytes()
+    {
+        var data = await Data.Value;
+        var compact = (await Shards.Value).Whole;
+        var patches = TestData.TempDir();
+        await new PreprocessJob(Config(data), patches, 0, 1, _ => { }) { Patches = true }.RunAsync(CancellationToken.None);
+
+        var a = await PatchShardSource.OpenAsync([compact], ModelConfig.Tiny, _ => { }, CancellationToken.None);
+        var b = await PatchShardSource.OpenAsync([patches], ModelConfig.Tiny, _ => { }, CancellationToken.None);
+        Assert.Equal(a.Manifest.Clips.Select(c => c.ClipId), b.Manifest.Clips.Select(c => c.ClipId));
+        var compared = 0;
+        foreach (var clip in a.Manifest.Clips)
+        {
+            var pairs = new List<(ClipOutcome, ClipOutcome)> { (await a.EvalAsync(clip, CancellationToken.None), await b.EvalAsync(clip, CancellationToken.None)) };
+            if (clip.Split == Stella.Core.Manifests.ClipSplit.Train)
+            {
+                pairs.Add((await a.TrainAsync(clip, clip.Task, 0, CancellationToken.None), await b.TrainAsync(clip, clip.Task, 0, CancellationToken.None)));
+            }
+
+            foreach (var (x, y) in pairs.Where(p => p.Item1.Ok || p.Item2.Ok))
+            {
+                Assert.True(x.Ok && y.Ok, clip.ClipId);
+                Assert.Equal(y.VideoStart, x.VideoStart);
+                Assert.Equal(y.AudioPatches, x.AudioPatches);
+                Assert.Equal(y.VideoPatches, x.VideoPatches);
+                compared++;
+            }
+        }
+
+        Assert.Equal(32, compared);
+        static long Bytes(string dir) => Directory.GetFiles(dir, "*.parquet").Sum(f => new FileInfo(f).Length);
+        Assert.True(Bytes(compact) < Bytes(patches), $"compact {Bytes(compact)} bytes, patches {Bytes(patches)}");
+    }
+
+    [Fact]
+    public async Task Read_CompactShardsWithAFloat16Fbank_GiveTheSameFrames_AndTheFbankToHalfPrecision()
+    {
+        var data = await Data.Value;
+        var exact = await PatchShardSource.OpenAsync([(await Shards.Value).Whole], ModelConfig.Tiny, _ => { }, CancellationToken.None);
+        var dir = TestData.TempDir();
+        await new PreprocessJob(Config(data), dir, 0, 1, _ => { }) { HalfFbank = true }.RunAsync(CancellationToken.None);
+        var half = await PatchShardSource.OpenAsync([dir], ModelConfig.Tiny, _ => { }, CancellationToken.None);
+
+        var rounded = 0;
+        foreach (var clip in exact.Manifest.Clips.Where(c => c.Split == Stella.Core.Manifests.ClipSplit.Train))
+        {
+            var x = await exact.TrainAsync(clip, clip.Task, 0, CancellationToken.None);
+            var y = await half.TrainAsync(clip, clip.Task, 0, CancellationToken.None);
+            Assert.Equal(x.VideoPatches, y.VideoPatches);
+            for (var i = 0; i < x.AudioPatches!.Length; i++)
+            {
+                // float16 keeps 11 significant bits: a relative error of at most 2^-11 (values here are far from its subnormals).
+                Assert.True(Math.Abs(x.AudioPatches[i] - y.AudioPatches![i]) <= Math.Abs(x.AudioPatches[i]) / 2048 + 1e-7, $"{clip.ClipId}[{i}]: {x.AudioPatches[i]} -> {y.AudioPatches[i]}");
+                rounded += x.AudioPatches[i] != y.AudioPatches[i] ? 1 : 0;
+            }
+        }
+
+        Assert.True(rounded > 0, "float16 storage changed no fbank value: it was not used");
+    }
+
+    [Fact]
     public async Task Open_ShardsOfAnotherGeometry_AreRefusedByName()
     {
         var dir = (await Shards.Value).Whole;
@@ -97,7 +158,7 @@ public sealed class PatchShardTests
         var victim = Directory.GetFiles(dir, "*-t001.parquet").Order(StringComparer.Ordinal).First();
         var bytes = await File.ReadAllBytesAsync(victim);
         await File.WriteAllBytesAsync(victim, bytes[..(bytes.Length / 2)]);
-        var lost = (await ParquetSerializer.DeserializeAsync<PatchRow>(Directory.GetFiles(await CopyBack(victim, bytes), "*.parquet")[0])).Data.Select(r => r.ClipId).ToList();
+        var lost = (await ParquetSerializer.DeserializeAsync<CompactPatchRow>(Directory.GetFiles(await CopyBack(victim, bytes), "*.parquet")[0])).Data.Select(r => r.ClipId).ToList();
 
         var lines = new List<string>();
         var source = await PatchShardSource.OpenAsync([dir], ModelConfig.Tiny, lines.Add, CancellationToken.None);

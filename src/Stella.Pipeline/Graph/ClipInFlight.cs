@@ -21,6 +21,9 @@ public sealed class ClipInFlight(ClipRequest request)
     /// <summary>The clip's augmentation in this epoch (training clips when augmentation is on); null: none (evaluation).</summary>
     public Augment.ClipAugmentation? Augment { get; set; }
 
+    /// <summary>Keep the fbank and frames the patches were made from in the outcome's <see cref="ClipOutcome.Material"/> (compact patch shards store them).</summary>
+    public bool KeepMaterial { get; init; }
+
     /// <summary>The finished clip (patches) or its failure.</summary>
     public ClipOutcome? Outcome { get; set; }
 

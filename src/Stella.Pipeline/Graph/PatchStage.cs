@@ -17,6 +17,13 @@ public sealed class PatchStage(ModelConfig model, DecodeOptions? decode = null)
 
     private readonly DecodeOptions _decode = decode ?? new DecodeOptions();
 
+    /// <summary>
+    /// The model's inputs from a normalized fbank [audio frames * mel bins] and normalized frames [count, 3, size, size]: the one
+    /// place patches are cut, for clips in the graph and for compact patch shards read back (which store the fbank and the RGB).
+    /// </summary>
+    public static (float[] Audio, float[] Video) Patches(ModelConfig model, float[] fbank, float[] frames, int count, int frameSize) =>
+        (Patchify.Audio(fbank, model.AudioFrames, model.MelBins, model.Patch), Patchify.Video(frames, count, 3, frameSize, frameSize, model.Patch));
+
     /// <summary>Patchifies <paramref name="item"/>; its decoded media are released.</summary>
     public ClipInFlight Run(ClipInFlight item) =>
         StageGuard.Run(Name, item, i =>
@@ -39,11 +46,10 @@ public sealed class PatchStage(ModelConfig model, DecodeOptions? decode = null)
             var fbank = augment is null ? i.Spectrogram! : augment.Spectrogram(i.Spectrogram!, model.AudioFrames, model.MelBins);
             var frames = FrameFeatures.Normalize(rgb, count, decoded.FrameSize);
             frames = augment is null ? frames : augment.Frames(frames, count, decoded.FrameSize);
-            var audio = Patchify.Audio(fbank, model.AudioFrames, model.MelBins, model.Patch);
-            var video = Patchify.Video(frames, count, 3, decoded.FrameSize, decoded.FrameSize, model.Patch);
+            var (audio, video) = Patches(model, fbank, frames, count, decoded.FrameSize);
             i.Outcome = new ClipOutcome(i.Request.Clip, audio, video, start, null, null)
             {
-                Material = augment is null ? null : new ClipMaterial(i.Spectrogram!, decoded with { Audio = null }),
+                Material = augment is null && !i.KeepMaterial ? null : new ClipMaterial(i.Spectrogram!, decoded with { Audio = null }),
             };
             i.Decoded = null;
             i.Spectrogram = null;

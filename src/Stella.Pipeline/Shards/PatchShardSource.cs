@@ -4,6 +4,7 @@ using Parquet;
 using Parquet.Serialization;
 using Stella.Core.Manifests;
 using Stella.Core.Tasks;
+using Stella.Media.Features;
 using Stella.Media.Synth;
 using Stella.Model.Config;
 using Stella.Pipeline.Sources;
@@ -13,22 +14,27 @@ namespace Stella.Pipeline.Shards;
 /// <summary>
 /// Patch shards as a clip source: the stream's listing comes from the files' footers (no patches read), and a file's rows are read
 /// when the stream first needs one of them; a few files are kept, so memory stays bounded by the read-ahead, not the dataset.
-/// Shards of another schema version or patch geometry, or from a different preprocess config, are refused by name; a damaged file
-/// is reported with its path, skipped and counted (its clips are then missing from the stream).
+/// Compact shards (version 2) hold the 8-bit frames and the fbank, cut into patches here by the graph's own patch code; version 1
+/// shards hold the patches. Shards of an unknown schema version or another patch geometry, or from a different preprocess config,
+/// are refused by name; a damaged file is reported with its path, skipped and counted (its clips are then missing from the stream).
 /// </summary>
 public sealed class PatchShardSource : IClipSource
 {
     private const int FilesKept = 6;
     private const string MemoryKey = "<memory>";
     private readonly Dictionary<(string ClipId, string Window), string> _fileOf;
+    private readonly Dictionary<string, ShardMetadata> _metaOf;
     private readonly Dictionary<string, SynthGroundTruth> _truth;
-    private readonly ConcurrentDictionary<string, Lazy<Task<Dictionary<(string, string), PatchRow>>>> _loaded = new();
+    private readonly ModelConfig _model;
+    private readonly ConcurrentDictionary<string, Lazy<Task<Dictionary<(string, string), StoredRow>>>> _loaded = new();
     private readonly ConcurrentQueue<string> _order = new();
 
-    private PatchShardSource(ClipManifest manifest, Dictionary<(string, string), string> fileOf, Dictionary<string, SynthGroundTruth> truth, int files, List<string> damaged, int windowSeed)
+    private PatchShardSource(ClipManifest manifest, Dictionary<(string, string), string> fileOf, Dictionary<string, ShardMetadata> metaOf, ModelConfig model, Dictionary<string, SynthGroundTruth> truth, int files, List<string> damaged, int windowSeed)
     {
         Manifest = manifest;
         _fileOf = fileOf;
+        _metaOf = metaOf;
+        _model = model;
         _truth = truth;
         Files = files;
         Damaged = damaged;
@@ -77,6 +83,7 @@ public sealed class PatchShardSource : IClipSource
 
         var directoryName = string.Join("+", directories.Concat(evalOnly ?? []));
         var fileOf = new Dictionary<(string, string), string>();
+        var metaOf = new Dictionary<string, ShardMetadata>(StringComparer.Ordinal);
         var clips = new Dictionary<string, ClipRecord>(StringComparer.Ordinal);
         var damaged = new List<string>();
         IReadOnlyList<TaskDefinition>? tasks = null;
@@ -111,9 +118,14 @@ public sealed class PatchShardSource : IClipSource
                 throw new Stella.Core.UserInputException($"{path} is not a patch shard (no stella.patch_shard metadata); write shards with 'stella preprocess'");
             }
 
-            if (meta.Version != ShardMetadata.SchemaVersion)
+            if (meta.Version is not (ShardMetadata.SchemaVersion or ShardMetadata.PatchesVersion))
             {
-                throw new Stella.Core.UserInputException($"{path}: shard schema version {meta.Version}, this build reads version {ShardMetadata.SchemaVersion}; preprocess again");
+                throw new Stella.Core.UserInputException($"{path}: shard schema version {meta.Version}, this build reads versions {ShardMetadata.PatchesVersion} and {ShardMetadata.SchemaVersion}; preprocess again");
+            }
+
+            if (meta.Version == ShardMetadata.SchemaVersion && meta.Fbank is not (ShardMetadata.Float32 or ShardMetadata.Float16))
+            {
+                throw new Stella.Core.UserInputException($"{path}: compact shard with fbank storage '{meta.Fbank}', this build reads '{ShardMetadata.Float32}' and '{ShardMetadata.Float16}'; preprocess again");
             }
 
             var geometry = ShardMetadata.GeometryOf(model);
@@ -133,6 +145,7 @@ public sealed class PatchShardSource : IClipSource
             }
 
             hash = meta.SourceHash;
+            metaOf[path] = meta;
             tasks ??= meta.Tasks;
             seed = meta.WindowSeed;
             used++;
@@ -159,8 +172,8 @@ public sealed class PatchShardSource : IClipSource
 
         // The manifest's own order, so the job builds the same task lists, batches and evaluation order as from the clips.
         var ordered = clips.Values.OrderBy(c => c.Row).ToList();
-        var source = new PatchShardSource(new ClipManifest(directoryName, new TaskMap("shards", tasks, directoryName), ordered), fileOf, truth, used, damaged, seed);
-        source._loaded[MemoryKey] = new Lazy<Task<Dictionary<(string, string), PatchRow>>>(Task.FromResult(memoryRows));
+        var source = new PatchShardSource(new ClipManifest(directoryName, new TaskMap("shards", tasks, directoryName), ordered), fileOf, metaOf, model, truth, used, damaged, seed);
+        source._loaded[MemoryKey] = new Lazy<Task<Dictionary<(string, string), StoredRow>>>(Task.FromResult(memoryRows.ToDictionary(p => p.Key, p => StoredRow.Of(p.Value))));
         await source.LoadTruthAsync(ct).ConfigureAwait(false);
         log($"patch shards: {used} files{(memoryRows.Count > 0 ? $" + {memoryRows.Count} memory items" : string.Empty)}, {clips.Count} clips, {tasks.Count} tasks{(damaged.Count > 0 ? $", {damaged.Count} damaged files skipped" : string.Empty)}");
         return source;
@@ -183,7 +196,8 @@ public sealed class PatchShardSource : IClipSource
         {
             var rows = await Load(path, ct).ConfigureAwait(false);
             var row = rows[(clip.ClipId, window)];
-            return new ClipOutcome(clip, PatchRow.Floats(row.AudioPatches), PatchRow.Floats(row.VideoPatches), row.VideoStart, null, null);
+            var (audio, video) = row.Inputs(_model, path);
+            return new ClipOutcome(clip, audio, video, row.VideoStart, null, null);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -191,7 +205,7 @@ public sealed class PatchShardSource : IClipSource
         }
     }
 
-    private Task<Dictionary<(string, string), PatchRow>> Load(string path, CancellationToken ct)
+    private Task<Dictionary<(string, string), StoredRow>> Load(string path, CancellationToken ct)
     {
         var entry = _loaded.GetOrAdd(path, p =>
         {
@@ -201,10 +215,16 @@ public sealed class PatchShardSource : IClipSource
                 _loaded.TryRemove(old, out _);
             }
 
-            return new Lazy<Task<Dictionary<(string, string), PatchRow>>>(async () =>
+            return new Lazy<Task<Dictionary<(string, string), StoredRow>>>(async () =>
             {
-                var result = await ParquetSerializer.DeserializeAsync<PatchRow>(p, cancellationToken: ct).ConfigureAwait(false);
-                return result.Data.ToDictionary(r => (r.ClipId, r.Window));
+                var meta = _metaOf[p];
+                if (meta.Version == ShardMetadata.PatchesVersion)
+                {
+                    return (await ParquetSerializer.DeserializeAsync<PatchRow>(p, cancellationToken: ct).ConfigureAwait(false)).Data.ToDictionary(r => (r.ClipId, r.Window), StoredRow.Of);
+                }
+
+                var half = meta.Fbank == ShardMetadata.Float16;
+                return (await ParquetSerializer.DeserializeAsync<CompactPatchRow>(p, cancellationToken: ct).ConfigureAwait(false)).Data.ToDictionary(r => (r.ClipId, r.Window), r => StoredRow.Of(r, half));
             });
         });
         return entry.Value;
@@ -218,6 +238,32 @@ public sealed class PatchShardSource : IClipSource
             {
                 _truth[row.ClipId] = JsonSerializer.Deserialize<SynthGroundTruth>(row.GroundTruth)!;
             }
+        }
+    }
+
+    /// <summary>A row as read from a shard file: patches (version 1, memory items) or the media they are cut from (compact).</summary>
+    private sealed record StoredRow(string ClipId, double VideoStart, string GroundTruth, PatchRow? Patches, CompactPatchRow? Compact, bool HalfFbank)
+    {
+        public static StoredRow Of(PatchRow row) => new(row.ClipId, row.VideoStart, row.GroundTruth, row, null, false);
+
+        public static StoredRow Of(CompactPatchRow row, bool half) => new(row.ClipId, row.VideoStart, row.GroundTruth, null, row, half);
+
+        /// <summary>The model's inputs; a compact row whose sizes do not fit <paramref name="model"/> is refused by name.</summary>
+        public (float[] Audio, float[] Video) Inputs(ModelConfig model, string path)
+        {
+            if (Patches is { } p)
+            {
+                return (PatchRow.Floats(p.AudioPatches), PatchRow.Floats(p.VideoPatches));
+            }
+
+            var c = Compact!;
+            var fbank = CompactPatchRow.FbankValues(c.Fbank, HalfFbank);
+            if (c.FrameCount != model.Frames || c.FrameSize != model.FrameSize || c.Frames.Length != c.FrameCount * c.FrameSize * c.FrameSize * 3 || fbank.Length != model.AudioFrames * model.MelBins)
+            {
+                throw new InvalidDataException($"row {c.ClipId} ({c.Window}) holds {c.FrameCount} frames of {c.FrameSize} px in {c.Frames.Length} bytes and {fbank.Length} fbank values; the {model.Name} model takes {model.Frames} frames of {model.FrameSize} px and {model.AudioFrames}x{model.MelBins} fbank values");
+            }
+
+            return Graph.PatchStage.Patches(model, fbank, FrameFeatures.Normalize(c.Frames, c.FrameCount, c.FrameSize), c.FrameCount, c.FrameSize);
         }
     }
 }

@@ -106,6 +106,13 @@ public sealed class ClipFileSource : IClipSource
     /// <inheritdoc />
     public Task<ClipOutcome> EvalAsync(ClipRecord clip, CancellationToken ct) => _featurizer.RunAsync(clip, FrameWindow.Eval, ct);
 
+    /// <summary>
+    /// A clip's inputs as <see cref="TrainAsync"/> (training window, no augmentation) or <see cref="EvalAsync"/> (<paramref name="index"/>
+    /// -1) give them, with the fbank and frames they were cut from (<see cref="ClipOutcome.Material"/>): what compact shards store.
+    /// </summary>
+    public Task<ClipOutcome> MaterialAsync(ClipRecord clip, int task, int index, CancellationToken ct) =>
+        _featurizer.RunAsync(clip, index < 0 ? FrameWindow.Eval : TrainWindow(task, index), ct, keepMaterial: true);
+
     /// <inheritdoc />
     /// <remarks>The file by full path, size and modification time (a rendered or copied clip is a new entry); null when it cannot be read.</remarks>
     public string? EvalCacheKey(ClipRecord clip)
