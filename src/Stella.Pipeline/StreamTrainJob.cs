@@ -26,7 +26,9 @@ namespace Stella.Pipeline;
 /// </summary>
 public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Action<string> log)
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    // Named floating-point literals: an evaluation of a task none of whose retrieval clips could be decoded has NaN figures (its
+    // modality gap, its probe), which the checkpoint's run state must hold (and read back) rather than fail to save.
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>Called after every training step with the step count (tests use it to stop a run at a chosen point).</summary>
     public Action<long>? AfterStep { get; init; }

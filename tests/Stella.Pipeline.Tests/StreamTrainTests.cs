@@ -254,6 +254,31 @@ public sealed class StreamTrainTests
     }
 
     [Fact]
+    public async Task Run_WhereNoRetrievalClipOfATaskDecodes_CheckpointsItsNaNFigures_AndFinishes()
+    {
+        // Task 1's retrieval clips are missing files: its evaluation has no clips, so its modality gap is NaN. The checkpoint's
+        // run state must hold that (it failed to save, crashing the run, before named floating-point literals were allowed).
+        var data = await Data.Value;
+        var dir = TestData.TempDir();
+        var manifest = StellaManifestReader.Read(Path.Combine(data, "manifest.csv"));
+        File.Copy(Path.Combine(data, "tasks.json"), Path.Combine(dir, "tasks.json"));
+        StellaManifestWriter.Write(Path.Combine(dir, "manifest.csv"),
+            manifest.Clips.Select(c => c.Split == ClipSplit.Retrieval && c.Task == 1 ? c with { RelativePath = $"clips/gone-{c.ClipId}.mp4" } : c));
+        var config = Config(Path.Combine(dir, "manifest.csv"));
+        config.DataRoot = data;
+        config.CheckpointEvery = 1;
+        var outDir = TestData.TempDir();
+        var results = await new StreamTrainJob(config, outDir, _ => { }).RunAsync(false, CancellationToken.None);
+
+        var run = RunResults.Read(results);
+        Assert.Null(run.ModalityGapFinal[1]);
+        Assert.NotNull(run.ModalityGapFinal[0]);
+        Assert.Equal(4, run.Quarantined);
+        var state = await File.ReadAllTextAsync(Path.Combine(new CheckpointStore(Path.Combine(outDir, "checkpoints"), config.Hash()).Latest!, "run_state.json"));
+        Assert.Contains("NaN", state, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_TooManyBadClips_StopsWithASummary()
     {
         var config = Config(MissingClips(30), "finetune");
