@@ -12,6 +12,7 @@ internal static class ManifestCommand
         var command = new Command("manifest", "Build task-ordered manifests of real datasets (Continual-VS, Continual-AS) and check manifests against their clips.");
         command.Subcommands.Add(VggSound());
         command.Subcommands.Add(AudioSet());
+        command.Subcommands.Add(StellaOfficial());
         command.Subcommands.Add(Check());
         return command;
     }
@@ -58,6 +59,36 @@ internal static class ManifestCommand
             var evalClips = AudioSetManifestReader.Read(parse.GetValue(eval)!, names, tasks, ClipSplit.Test, parse.GetValue(template)!, 0, rule.RetrievalClipsPerClass);
             var merged = trainClips.Clips.Concat(evalClips.Clips).OrderBy(c => c.Task).ToList();
             return Write(new ClipManifest(parse.GetValue(train)!, tasks, merged), parse.GetValue(output)!);
+        });
+        return cmd;
+    }
+
+    private static Command StellaOfficial()
+    {
+        var train = new Option<string>("--train") { Description = "The authors' training CSV (e.g. vgg_train_cleaned_shrink8.csv: index, vid, frames_path, wav, label, category; no header).", Required = true };
+        var retrieval = new Option<string>("--retrieval") { Description = "Their retrieval CSV (e.g. vgg_test_5_per_class_for_retrieval_cleaned_shrink8.csv).", Required = true };
+        var warmup = new Option<string?>("--base") { Description = "Optional CSV of warm-up clips (classes no task uses), written as split 'base' for 'stella pretrain' / 'warmup:'." };
+        var tasks = new Option<string?>("--tasks") { Description = "Categories in task order, comma-separated (e.g. sports,music,vehicle,people,animals,home_nature,others_part1,others_part2). Default: the order the training CSV first names them." };
+        var output = new Option<string>("--out") { Description = "Folder for manifest.csv and tasks.json (paths stay relative to their data home: give it as 'data_home:' with 'source: stella-official' in the config).", Required = true };
+        var cmd = new Command("stella-official", "A manifest of the STELLA authors' preprocessed layout (frames/{id}/frame_{0..79}.jpg and an MP3 or WAV per clip) from their CSVs; a task is a category.")
+        {
+            train, retrieval, warmup, tasks, output,
+        };
+        cmd.SetAction(parse =>
+        {
+            var order = parse.GetValue(tasks)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var result = StellaOfficialManifestReader.Read(parse.GetValue(train)!, parse.GetValue(retrieval)!, parse.GetValue(warmup), order);
+            foreach (var line in result.LeftOut.Take(10))
+            {
+                Console.Error.WriteLine($"left out: {line}");
+            }
+
+            if (result.LeftOut.Count > 0)
+            {
+                Console.Error.WriteLine($"{result.LeftOut.Count} rows left out");
+            }
+
+            return Write(result.Manifest, parse.GetValue(output)!);
         });
         return cmd;
     }

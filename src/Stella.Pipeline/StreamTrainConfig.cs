@@ -18,6 +18,22 @@ public sealed class StreamTrainConfig
     /// <summary>Folder the clip paths are relative to. Default: the manifest's folder.</summary>
     public string? DataRoot { get; set; }
 
+    /// <summary>Media files with both streams (MP4), the default.</summary>
+    public const string ClipsSource = "clips";
+
+    /// <summary>The STELLA authors' preprocessed layout: a folder of JPEG frames and an audio file per clip.</summary>
+    public const string OfficialSource = "stella-official";
+
+    /// <summary>
+    /// What the manifest's clips are: <c>clips</c> (media files, default) or <c>stella-official</c> (the authors' layout:
+    /// <c>frames/{id}/frame_{0..79}.jpg</c> and an MP3 or WAV per clip, a manifest from <c>stella manifest stella-official</c>
+    /// whose paths are relative to <see cref="DataHome"/>).
+    /// </summary>
+    public string Source { get; set; } = ClipsSource;
+
+    /// <summary>The folder the authors' layout lives in (their <c>data_home</c>), relative to the config file or absolute; only with <c>source: stella-official</c>.</summary>
+    public string? DataHome { get; set; }
+
     /// <summary>When set, the built-in benchmark is rendered with these options (keys as in <c>stella synth</c>) into the manifest's folder if the manifest is missing.</summary>
     public SynthOptions? Synth { get; set; }
 
@@ -111,10 +127,11 @@ public sealed class StreamTrainConfig
         try
         {
             var config = deserializer.Deserialize<StreamTrainConfig>(File.ReadAllText(path)) ?? new StreamTrainConfig();
-            config.Source = Path.GetFullPath(path);
+            config.ConfigPath = Path.GetFullPath(path);
             try
             {
                 config.Warmup?.Validate();
+                config.ValidateSource();
             }
             catch (UserInputException e)
             {
@@ -159,11 +176,31 @@ public sealed class StreamTrainConfig
 
     /// <summary>The file the config came from (null for defaults).</summary>
     [YamlIgnore]
-    public string? Source { get; private set; }
+    public string? ConfigPath { get; private set; }
 
     /// <summary>A path of the config made absolute against the config's folder.</summary>
     public string Resolve(string path) =>
-        Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Source) ?? Environment.CurrentDirectory, path));
+        Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(ConfigPath) ?? Environment.CurrentDirectory, path));
+
+    /// <summary>Refuses a <see cref="Source"/> this build does not know, and <see cref="DataHome"/> without the authors' layout (or the reverse).</summary>
+    public void ValidateSource()
+    {
+        switch (Source)
+        {
+            case ClipsSource when DataHome is not null:
+                throw new UserInputException($"data_home is the data folder of 'source: {OfficialSource}'; media files use data_root (or the manifest's folder)");
+            case ClipsSource:
+                return;
+            case OfficialSource when DataHome is null:
+                throw new UserInputException($"source: {OfficialSource} needs data_home: the folder the frames and audio paths are relative to");
+            case OfficialSource when DataRoot is not null:
+                throw new UserInputException($"source: {OfficialSource} takes data_home, not data_root");
+            case OfficialSource:
+                return;
+            default:
+                throw new UserInputException($"source '{Source}' is not '{ClipsSource}' or '{OfficialSource}'");
+        }
+    }
 
     /// <summary>
     /// A short hash of every setting that can change the results: the data (manifest, data root, the rendered benchmark's
@@ -183,7 +220,9 @@ public sealed class StreamTrainConfig
             // Likewise the warm-up (its cache folder is left out: where the weights lie does not change them)
             + (Warmup is null ? string.Empty : $"|warmup={Warmup.Key()}")
             // and the augmentations, only when one is on.
-            + (Augment is { Any: true } ? $"|augment={Augment}" : string.Empty);
+            + (Augment is { Any: true } ? $"|augment={Augment}" : string.Empty)
+            // and the authors' layout.
+            + (Source == ClipsSource ? string.Empty : $"|source={Source}|{DataHome}");
         return ShortHash(key, 16);
     }
 

@@ -8,6 +8,8 @@ namespace Stella.Core.Manifests;
 /// <param name="Split">Train, retrieval or test.</param>
 /// <param name="StartSeconds">Offset of the clip inside its source file (0 for whole files).</param>
 /// <param name="Row">1-based row of the manifest this record came from, for error messages.</param>
+/// <param name="AudioPath">The authors' preprocessed layout: the clip's audio file (MP3 or WAV) relative to the data root, while
+/// <paramref name="RelativePath"/> is its folder of JPEG frames; null for a media file with both streams (MP4).</param>
 public sealed record ClipRecord(
     string ClipId,
     string RelativePath,
@@ -15,4 +17,5 @@ public sealed record ClipRecord(
     int Task,
     ClipSplit Split,
     double StartSeconds = 0,
-    int Row = 0);
+    int Row = 0,
+    string? AudioPath = null);

@@ -6,11 +6,13 @@ namespace Stella.Core.Manifests;
 /// <summary>
 /// Reads this project's manifest (<c>manifest.csv</c>: clip_id,path,label,task,split) with its <c>tasks.json</c>,
 /// as written by <c>stella synth</c>. Split is train, retrieval (or eval), test, or base: warm-up rows (task "-") of classes
-/// no task uses, anywhere in the file.
+/// no task uses, anywhere in the file. A sixth column <c>audio</c> marks the authors' preprocessed layout: path is then the
+/// clip's frame folder and audio its audio file (<c>stella manifest stella-official</c> writes it).
 /// </summary>
 public static class StellaManifestReader
 {
     private static readonly string[] Header = ["clip_id", "path", "label", "task", "split"];
+    private static readonly string[] HeaderWithAudio = [.. Header, "audio"];
 
     /// <summary>
     /// Reads <paramref name="manifestPath"/>; tasks from <c>tasks.json</c> beside it unless given. A missing manifest or task file
@@ -39,22 +41,29 @@ public static class StellaManifestReader
         var ids = new HashSet<string>(StringComparer.Ordinal);
         var first = true;
         var lastTask = 0;
+        var header = Header;
         foreach (var (row, f) in CsvRows.Read(manifestPath))
         {
             if (first)
             {
                 first = false;
-                if (!f.Select(x => x.ToLowerInvariant()).SequenceEqual(Header))
+                header = f.Select(x => x.ToLowerInvariant()).SequenceEqual(HeaderWithAudio) ? HeaderWithAudio : Header;
+                if (!f.Select(x => x.ToLowerInvariant()).SequenceEqual(header))
                 {
-                    throw new ManifestException(manifestPath, row, $"expected the header '{string.Join(',', Header)}', got '{string.Join(',', f)}'");
+                    throw new ManifestException(manifestPath, row, $"expected the header '{string.Join(',', Header)}' (or with a sixth column 'audio'), got '{string.Join(',', f)}'");
                 }
 
                 continue;
             }
 
-            if (f.Length != Header.Length)
+            if (f.Length != header.Length)
             {
-                throw new ManifestException(manifestPath, row, $"expected {Header.Length} columns ({string.Join(',', Header)}), got {f.Length}");
+                throw new ManifestException(manifestPath, row, $"expected {header.Length} columns ({string.Join(',', header)}), got {f.Length}");
+            }
+
+            if (header.Length == HeaderWithAudio.Length && string.IsNullOrWhiteSpace(f[5]))
+            {
+                throw new ManifestException(manifestPath, row, "empty audio path (a manifest with an 'audio' column gives every clip its audio file)");
             }
 
             var split = f[4].ToLowerInvariant() switch
@@ -106,7 +115,7 @@ public static class StellaManifestReader
                 throw new ManifestException(manifestPath, row, $"label '{f[2]}' belongs to task {expected} in {Path.GetFileName(tasksPath)}, but the row says task {task}");
             }
 
-            clips.Add(new ClipRecord(f[0], f[1], f[2], task, split, 0, row));
+            clips.Add(new ClipRecord(f[0], f[1], f[2], task, split, 0, row, header.Length == HeaderWithAudio.Length ? f[5] : null));
         }
 
         if (first)

@@ -3,11 +3,16 @@ using Stella.Media.Decode;
 
 namespace Stella.Pipeline.Graph;
 
-/// <summary>Stage 1: ffmpeg decodes the clip's audio (16 kHz mono PCM) and the frames of its window.</summary>
+/// <summary>
+/// Stage 1: ffmpeg decodes the clip's audio (16 kHz mono PCM) and the frames of its window; a clip in the authors' preprocessed
+/// layout (a manifest row with an audio file) has its JPEG frames read and its audio file decoded instead (<see cref="FrameFolderDecoder"/>).
+/// </summary>
 public sealed class DecodeStage(ClipDecoder decoder, DataRoot root, string manifest)
 {
     /// <summary>The stage's name in quarantine.csv.</summary>
     public const string Name = "decode";
+
+    private readonly FrameFolderDecoder _folders = new(decoder);
 
     /// <summary>The decoder's settings.</summary>
     public DecodeOptions Options => decoder.Options;
@@ -22,6 +27,10 @@ public sealed class DecodeStage(ClipDecoder decoder, DataRoot root, string manif
     public Task<ClipInFlight> RunAsync(ClipInFlight item, FrameWindow window, CancellationToken ct) =>
         StageGuard.RunAsync(Name, ct, item, async i =>
         {
-            i.Decoded = await decoder.DecodeAsync(PathOf(i.Request.Clip), i.Augment is { Options.RandomWindow: true } ? FrameWindow.Whole : window, ct).ConfigureAwait(false);
+            var clip = i.Request.Clip;
+            var w = i.Augment is { Options.RandomWindow: true } ? FrameWindow.Whole : window;
+            i.Decoded = clip.AudioPath is { } audio
+                ? await _folders.DecodeAsync(PathOf(clip), root.Resolve(audio, manifest, clip.Row), w, ct).ConfigureAwait(false)
+                : await decoder.DecodeAsync(PathOf(clip), w, ct).ConfigureAwait(false);
         });
 }

@@ -51,7 +51,16 @@ public sealed class ClipFileSource : IClipSource
         }
 
         var manifest = StellaManifestReader.Read(manifestPath);
-        var root = new DataRoot(config.DataRoot is null ? Path.GetDirectoryName(manifestPath)! : config.Resolve(config.DataRoot));
+        config.ValidateSource();
+        var official = config.Source == StreamTrainConfig.OfficialSource;
+        if (manifest.Clips.FirstOrDefault(c => (c.AudioPath is null) == official) is { } wrong)
+        {
+            throw new ManifestException(manifestPath, wrong.Row, official
+                ? $"source: {StreamTrainConfig.OfficialSource} needs a manifest with an 'audio' column (make it with 'stella manifest stella-official')"
+                : $"the manifest has an 'audio' column (the authors' frames-and-audio layout): set 'source: {StreamTrainConfig.OfficialSource}' and 'data_home:' in the config");
+        }
+
+        var root = new DataRoot(official ? config.Resolve(config.DataHome!) : config.DataRoot is null ? Path.GetDirectoryName(manifestPath)! : config.Resolve(config.DataRoot));
         var truthPath = Path.Combine(Path.GetDirectoryName(manifestPath)!, "ground_truth.jsonl");
         var truth = File.Exists(truthPath)
             ? File.ReadLines(truthPath).Select(l => JsonSerializer.Deserialize<SynthGroundTruth>(l)!).ToDictionary(t => t.ClipId)

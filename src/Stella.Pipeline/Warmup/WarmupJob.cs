@@ -95,7 +95,7 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
 
     private StreamTrainConfig Phase(string method, int epochs, string? init)
     {
-        var phase = StreamTrainConfig.Load(config.Source ?? throw new InvalidOperationException("a warm-up needs a config loaded from a file"));
+        var phase = StreamTrainConfig.Load(config.ConfigPath ?? throw new InvalidOperationException("a warm-up needs a config loaded from a file"));
         phase.Manifest = config.Manifest;
         phase.DataRoot = config.DataRoot;
         phase.Synth = config.Synth;
