@@ -266,7 +266,7 @@ public sealed class StreamTrainTests
             manifest.Clips.Select(c => c.Split == ClipSplit.Retrieval && c.Task == 1 ? c with { RelativePath = $"clips/gone-{c.ClipId}.mp4" } : c));
         var config = Config(Path.Combine(dir, "manifest.csv"));
         config.DataRoot = data;
-        config.CheckpointEvery = 1;
+        config.ProbePerClass = 0;
         var outDir = TestData.TempDir();
         var results = await new StreamTrainJob(config, outDir, _ => { }).RunAsync(false, CancellationToken.None);
 
