@@ -10,7 +10,7 @@ DOTNET   ?= dotnet
 MSBUILD_FLAGS := -c $(CONFIG) -nologo $(if $(CUDA),-p:StellaCuda=true,)
 STELLA   := $(DOTNET) src/Stella.Cli/bin/$(CONFIG)/net10.0/stella.dll
 
-.PHONY: help deps restore build test synth stream-train compare coreset-eval inspect bench bench-efficiency bench-coreset clean
+.PHONY: help deps restore build test test-slurm synth stream-train compare coreset-eval inspect bench bench-efficiency bench-coreset slurm-local slurm-preprocess slurm-coreset clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -43,6 +43,25 @@ test: build ## Run the test suite (about 8 minutes on 2 cores after the build).
 	  for p in $(TEST_PROJECTS); do $(DOTNET) test $$p $(MSBUILD_FLAGS) --no-build 2>&1 | tee -a .test.log || status=1; done; \
 	  awk '/(Passed|Failed)! +- +Failed:/ { gsub(",", ""); f += $$4; p += $$6; s += $$8 } END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' .test.log; \
 	  rm -f .test.log; exit $$status
+
+test-slurm: build ## The Slurm array test on a single-node Slurm of this machine (installs Debian's slurm-wlm and munge when missing; root); make test skips it where Slurm is not installed.
+	@pipelines/slurm/local-cluster.sh install
+	@$(DOTNET) test tests/Stella.Pipeline.Tests $(MSBUILD_FLAGS) --no-build --filter "FullyQualifiedName~SlurmArrayTests"
+
+# Slurm: submit from the cluster's login node, in this checkout (built), on a shared file system. TASKS array tasks.
+TASKS ?= 4
+slurm-local: ## Start a single-node Slurm on this machine (installs slurm-wlm and munge when missing; root) to try the targets below.
+	@pipelines/slurm/local-cluster.sh install && pipelines/slurm/local-cluster.sh start
+
+slurm-preprocess: build ## Submit stella preprocess as a Slurm array of TASKS tasks: make slurm-preprocess CONFIG_FILE=pipelines/vggsound.yaml OUT=data/shards/vgg [TASKS=8].
+	@command -v sbatch >/dev/null || { echo "error: sbatch not found: run this on a Slurm login node (or 'make slurm-local' for a one-machine cluster)" >&2; exit 1; }
+	@[ -n "$(CONFIG_FILE)" ] && [ -n "$(OUT)" ] || { echo "usage: make slurm-preprocess CONFIG_FILE=job.yaml OUT=shard-dir [TASKS=4]" >&2; exit 2; }
+	@sbatch --array=0-$$(($(TASKS)-1)) --chdir=$(CURDIR) pipelines/slurm/preprocess.sbatch $(CONFIG_FILE) $(OUT)
+
+slurm-coreset: build ## Submit stella extract as a Slurm array of TASKS tasks, then stella coreset on its shards once all succeed: make slurm-coreset RUN=runs/x MANIFEST=m.csv OUT=runs/coreset [CLUSTERS=1000 RATIO=0.2 TASKS=4].
+	@command -v sbatch >/dev/null || { echo "error: sbatch not found: run this on a Slurm login node (or 'make slurm-local' for a one-machine cluster)" >&2; exit 1; }
+	@[ -n "$(RUN)" ] && [ -n "$(MANIFEST)" ] && [ -n "$(OUT)" ] || { echo "usage: make slurm-coreset RUN=run-dir MANIFEST=manifest.csv OUT=out-dir [CLUSTERS=1000 RATIO=0.2 TASKS=4]" >&2; exit 2; }
+	@cd $(CURDIR) && pipelines/slurm/submit-coreset.sh $(TASKS) $(RUN) $(MANIFEST) $(OUT)/features $(or $(CLUSTERS),1000) $(or $(RATIO),0.2) $(OUT)/coincide
 
 synth: build ## Render the built-in benchmark into $(DATA) unless it is there.
 	@if [ -f $(DATA)/manifest.csv ]; then echo "$(DATA) exists (delete it to render again)"; else $(STELLA) synth --out $(DATA); fi

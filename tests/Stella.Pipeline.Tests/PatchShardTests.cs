@@ -17,20 +17,6 @@ public sealed class PatchShardTests
         Workers = 2, ProbePerClass = 2, Seed = 2,
     };
 
-    private static async Task<Dictionary<string, string>> RowsAsync(string dir)
-    {
-        var rows = new Dictionary<string, string>();
-        foreach (var file in Directory.GetFiles(dir, "*.parquet"))
-        {
-            foreach (var row in (await ParquetSerializer.DeserializeAsync<CompactPatchRow>(file)).Data)
-            {
-                rows.Add($"{row.ClipId}/{row.Window}", $"{row.Task}|{row.Index}|{row.VideoStart}|{row.FrameCount}|{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(row.Fbank.Concat(row.Frames).ToArray()))}");
-            }
-        }
-
-        return rows;
-    }
-
     /// <summary>
     /// The benchmark preprocessed once by one job (whole) and once by two (split, shards 0 and 1 of 2), with each job's row count;
     /// shared by the tests that only read shards (the method does not enter preprocessing).
@@ -59,7 +45,7 @@ public sealed class PatchShardTests
         // 16 training rows, 8 retrieval rows, 2 probe clips x 4 classes.
         Assert.Equal(32, rows);
         Assert.Equal(rows, first + second);
-        Assert.Equal(await RowsAsync(whole), await RowsAsync(split));
+        Assert.Equal(await ShardRows.ReadAsync(whole), await ShardRows.ReadAsync(split));
 
         var source = await PatchShardSource.OpenAsync([split], ModelConfig.Tiny, _ => { }, CancellationToken.None);
         var fromShards = TestData.TempDir();

@@ -30,6 +30,25 @@ internal static class TestData
     }
 }
 
+/// <summary>The rows of a folder of compact patch shards, for comparing folders written by different jobs.</summary>
+internal static class ShardRows
+{
+    /// <summary>Clip/window -> task, index, window start, frame count and a digest of the fbank and frames, over every file of <paramref name="dir"/>.</summary>
+    public static async Task<Dictionary<string, string>> ReadAsync(string dir)
+    {
+        var rows = new Dictionary<string, string>();
+        foreach (var file in Directory.GetFiles(dir, "*.parquet"))
+        {
+            foreach (var row in (await Parquet.Serialization.ParquetSerializer.DeserializeAsync<Stella.Pipeline.Shards.CompactPatchRow>(file)).Data)
+            {
+                rows.Add($"{row.ClipId}/{row.Window}", $"{row.Task}|{row.Index}|{row.VideoStart}|{row.FrameCount}|{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(row.Fbank.Concat(row.Frames).ToArray()))}");
+            }
+        }
+
+        return rows;
+    }
+}
+
 /// <summary>A rendered benchmark with broken clips inside the training streams of its first two tasks.</summary>
 internal static class BrokenStream
 {
