@@ -9,32 +9,8 @@ namespace Stella.Pipeline.Shards;
 /// <c>numpy.frombuffer(Frames, 'u1').reshape(FrameCount, FrameSize, FrameSize, 3)</c>, <c>numpy.frombuffer(Fbank, '&lt;f4')</c>
 /// (or <c>'&lt;f2'</c>).reshape(audio frames, mel bins).
 /// </summary>
-public sealed class CompactPatchRow
+public sealed class CompactPatchRow : ShardRow
 {
-    /// <summary>Clip id (unique within the manifest).</summary>
-    public string ClipId { get; set; } = string.Empty;
-
-    /// <summary>Task index.</summary>
-    public int Task { get; set; }
-
-    /// <summary>Class label.</summary>
-    public string Label { get; set; } = string.Empty;
-
-    /// <summary>Split: Train, Retrieval or Test.</summary>
-    public string Split { get; set; } = string.Empty;
-
-    /// <summary>Frame window: "train" (seeded random start) or "eval" (centred).</summary>
-    public string Window { get; set; } = string.Empty;
-
-    /// <summary>Position of the clip in its task's training list (the window seed's input); -1 for eval windows.</summary>
-    public int Index { get; set; }
-
-    /// <summary>The clip's row in the source manifest.</summary>
-    public int Row { get; set; }
-
-    /// <summary>Start of the frame window (s).</summary>
-    public double VideoStart { get; set; }
-
     /// <summary>Frames in <see cref="Frames"/>.</summary>
     public int FrameCount { get; set; }
 
@@ -46,9 +22,6 @@ public sealed class CompactPatchRow
 
     /// <summary>The normalized, padded or cut fbank [audio frames * mel bins], little-endian float32 or float16.</summary>
     public byte[] Fbank { get; set; } = [];
-
-    /// <summary>The built-in benchmark's ground truth of the clip (JSON, as in ground_truth.jsonl), empty for real data.</summary>
-    public string GroundTruth { get; set; } = string.Empty;
 
     /// <summary>An fbank as the column's bytes, float32 or (<paramref name="half"/>) float16, little-endian.</summary>
     public static byte[] FbankBytes(float[] fbank, bool half)

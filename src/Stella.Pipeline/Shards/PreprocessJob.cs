@@ -140,30 +140,32 @@ public sealed class PreprocessJob(StreamTrainConfig config, string outDir, int s
     {
         var group = buffer[0].Item.Group < 0 ? "eval" : string.Create(CultureInfo.InvariantCulture, $"t{buffer[0].Item.Group:D3}");
         var path = Path.Combine(outDir, string.Create(CultureInfo.InvariantCulture, $"{prefix}-{file:D5}-{group}.parquet"));
-        string Truth(ClipRecord clip) => source.GroundTruth.TryGetValue(clip.ClipId, out var truth) ? JsonSerializer.Serialize(truth) : string.Empty;
+        // The clip and window columns every row format shares.
+        T Described<T>(T row, (WorkItem Item, ClipOutcome Outcome) p)
+            where T : ShardRow
+        {
+            (row.ClipId, row.Task, row.Label, row.Split, row.Window) = (p.Item.Clip.ClipId, p.Item.Clip.Task, p.Item.Clip.Label, p.Item.Clip.Split.ToString(), p.Item.Window);
+            (row.Index, row.Row, row.VideoStart) = (p.Item.Index, p.Item.Clip.Row, p.Outcome.VideoStart);
+            row.GroundTruth = source.GroundTruth.TryGetValue(p.Item.Clip.ClipId, out var truth) ? JsonSerializer.Serialize(truth) : string.Empty;
+            return row;
+        }
+
         var entries = buffer.Select(p => new ShardEntry(p.Item.Clip.ClipId, p.Item.Clip.Task, p.Item.Clip.Label, p.Item.Clip.Split.ToString(), p.Item.Window, p.Item.Index, p.Item.Clip.Row)).ToList();
         var metadata = new ShardMetadata(Patches ? ShardMetadata.PatchesVersion : ShardMetadata.SchemaVersion, ShardMetadata.GeometryOf(model), ShardMetadata.CurrentNormalization, SourceHash(config), config.Seed,
             manifest.Tasks.Tasks, entries, Patches ? null : HalfFbank ? ShardMetadata.Float16 : ShardMetadata.Float32).ToKeyValue();
         var temp = path + ".tmp";
         if (Patches)
         {
-            var rows = buffer.Select(p => new PatchRow
-            {
-                ClipId = p.Item.Clip.ClipId, Task = p.Item.Clip.Task, Label = p.Item.Clip.Label, Split = p.Item.Clip.Split.ToString(), Window = p.Item.Window,
-                Index = p.Item.Index, Row = p.Item.Clip.Row, VideoStart = p.Outcome.VideoStart,
-                AudioPatches = PatchRow.Bytes(p.Outcome.AudioPatches!), VideoPatches = PatchRow.Bytes(p.Outcome.VideoPatches!), GroundTruth = Truth(p.Item.Clip),
-            }).ToList();
+            var rows = buffer.Select(p => Described(new PatchRow { AudioPatches = PatchRow.Bytes(p.Outcome.AudioPatches!), VideoPatches = PatchRow.Bytes(p.Outcome.VideoPatches!) }, p)).ToList();
             await ParquetSerializer.SerializeAsync(rows, temp, Options, metadata, ct).ConfigureAwait(false);
         }
         else
         {
-            var rows = buffer.Select(p => new CompactPatchRow
+            var rows = buffer.Select(p => Described(new CompactPatchRow
             {
-                ClipId = p.Item.Clip.ClipId, Task = p.Item.Clip.Task, Label = p.Item.Clip.Label, Split = p.Item.Clip.Split.ToString(), Window = p.Item.Window,
-                Index = p.Item.Index, Row = p.Item.Clip.Row, VideoStart = p.Outcome.VideoStart,
                 FrameCount = p.Outcome.Material!.Decoded.FrameCount, FrameSize = p.Outcome.Material.Decoded.FrameSize, Frames = p.Outcome.Material.Decoded.Frames!,
-                Fbank = CompactPatchRow.FbankBytes(p.Outcome.Material.Spectrogram, HalfFbank), GroundTruth = Truth(p.Item.Clip),
-            }).ToList();
+                Fbank = CompactPatchRow.FbankBytes(p.Outcome.Material.Spectrogram, HalfFbank),
+            }, p)).ToList();
             await ParquetSerializer.SerializeAsync(rows, temp, Options, metadata, ct).ConfigureAwait(false);
         }
 
