@@ -44,9 +44,9 @@ test: build ## Run the test suite (about 8 minutes on 2 cores after the build).
 	  awk '/(Passed|Failed)! +- +Failed:/ { gsub(",", ""); f += $$4; p += $$6; s += $$8 } END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' .test.log; \
 	  rm -f .test.log; exit $$status
 
-test-slurm: build ## The Slurm array test on a single-node Slurm of this machine (installs Debian's slurm-wlm and munge when missing; root); make test skips it where Slurm is not installed.
+test-slurm: build ## The Slurm array test on a single-node Slurm of this machine (installs Debian's slurm-wlm and munge when missing; root); make test skips it (opt-in: it starts daemons).
 	@pipelines/slurm/local-cluster.sh install
-	@$(DOTNET) test tests/Stella.Pipeline.Tests $(MSBUILD_FLAGS) --no-build --filter "FullyQualifiedName~SlurmArrayTests"
+	@STELLA_SLURM_TEST=1 $(DOTNET) test tests/Stella.Pipeline.Tests $(MSBUILD_FLAGS) --no-build --filter "FullyQualifiedName~SlurmArrayTests"
 
 # Slurm: submit from the cluster's login node, in this checkout (built), on a shared file system. TASKS array tasks.
 TASKS ?= 4

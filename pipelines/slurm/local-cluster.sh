@@ -2,10 +2,13 @@
 # A single-node Slurm on this machine, for trying the array jobs and for the Slurm test: munge + slurmctld + slurmd on
 # localhost, as root, state under /var/tmp/stella-slurm. `install` adds Debian's slurm-wlm and munge when missing (apt-get).
 #   pipelines/slurm/local-cluster.sh install|start|stop|status
-# start exits 0 once `sinfo` shows the node idle, 1 with the daemons' last log lines when it does not come up in 60 s.
+# start exits 0 once `sinfo` shows the node idle, 1 with the daemons' last log lines when it does not come up in 60 s. It never
+# touches a Slurm it did not set up: an /etc/slurm/slurm.conf without this script's first line, or daemons already running under
+# another configuration, make it stop with an error; stop ends only the daemons whose pid files it wrote.
 set -euo pipefail
 STATE=/var/tmp/stella-slurm
 CONF=/etc/slurm/slurm.conf
+MARK="# written by pipelines/slurm/local-cluster.sh"
 
 install() {
   if command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v munged >/dev/null; then return 0; fi
@@ -17,7 +20,12 @@ install() {
 start() {
   [ "$(id -u)" = 0 ] || { echo "error: the local cluster runs its daemons as root" >&2; exit 1; }
   command -v slurmctld >/dev/null || { echo "error: Slurm is not installed: run '$0 install'" >&2; exit 1; }
-  if sinfo -h -o %T 2>/dev/null | grep -q idle; then echo "local Slurm already up"; return 0; fi
+  if [ -e "$CONF" ] && ! head -n 1 "$CONF" | grep -q "^$MARK"; then
+    echo "error: $CONF exists and was not written by $0: this machine has its own Slurm; not touching it" >&2; exit 1; fi
+  if [ -e "$CONF" ] && sinfo -h -o %T 2>/dev/null | grep -q idle; then echo "local Slurm already up"; return 0; fi
+  if pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null; then
+    [ -e "$CONF" ] || { echo "error: Slurm daemons run here under another configuration: not touching them" >&2; exit 1; }
+  fi
   mkdir -p "$STATE"/ctld "$STATE"/d /run/munge /var/log/munge /var/lib/munge
   [ -s /etc/munge/munge.key ] || { dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none; }
   chown -R munge:munge /etc/munge /run/munge /var/log/munge /var/lib/munge 2>/dev/null || true
@@ -27,7 +35,7 @@ start() {
   cpus=$(nproc)
   mem=$(( $(awk '/MemTotal/{print $2}' /proc/meminfo) / 1024 - 1024 ))
   cat > "$CONF" <<CONFEOF
-# written by pipelines/slurm/local-cluster.sh: one node, this machine
+$MARK: one node, this machine
 ClusterName=stella-local
 SlurmctldHost=localhost
 AuthType=auth/munge
@@ -62,8 +70,9 @@ CONFEOF
 }
 
 stop() {
-  pkill -x slurmd || true
-  pkill -x slurmctld || true
+  for pid in "$STATE"/slurmd.pid "$STATE"/slurmctld.pid; do
+    [ -s "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
+  done
   echo "local Slurm stopped"
 }
 

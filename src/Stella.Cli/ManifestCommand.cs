@@ -96,7 +96,7 @@ internal static class ManifestCommand
     private static Command Check()
     {
         var manifest = new Argument<string>("manifest") { Description = "A manifest.csv (with tasks.json beside it)." };
-        var root = new Option<string?>("--data-root") { Description = "Folder the clip paths are relative to. Default: the manifest's folder." };
+        var root = new Option<string?>("--data-root") { Description = "Folder the clip paths are relative to (the data_home of the authors' layout). Default: the manifest's folder." };
         var cmd = new Command("check", "Read a manifest, resolve every clip under the data root (refusing paths that escape it), and count missing files.")
         {
             manifest, root,
@@ -106,7 +106,10 @@ internal static class ManifestCommand
             var path = parse.GetValue(manifest)!;
             var m = StellaManifestReader.Read(path);
             var data = new DataRoot(parse.GetValue(root) ?? Path.GetDirectoryName(Path.GetFullPath(path))!);
-            var missing = m.Clips.Where(c => !File.Exists(data.Resolve(c.RelativePath, path, c.Row))).ToList();
+            // A clip of the authors' layout is a frame folder and an audio file; a media file otherwise.
+            var missing = m.Clips.Where(c => c.AudioPath is null
+                ? !File.Exists(data.Resolve(c.RelativePath, path, c.Row))
+                : !Directory.Exists(data.Resolve(c.RelativePath, path, c.Row)) || !File.Exists(data.Resolve(c.AudioPath, path, c.Row))).ToList();
             foreach (var t in m.Tasks.Tasks.Select((t, i) => (t, i)))
             {
                 var clips = m.Clips.Where(c => c.Task == t.i).ToList();
@@ -115,7 +118,7 @@ internal static class ManifestCommand
 
             foreach (var c in missing.Take(10))
             {
-                Console.Error.WriteLine($"missing: {path}:{c.Row}: {c.RelativePath}");
+                Console.Error.WriteLine($"missing: {path}:{c.Row}: {c.RelativePath}{(c.AudioPath is null ? string.Empty : $" or {c.AudioPath}")}");
             }
 
             Console.WriteLine($"{m.Clips.Count} clips, {missing.Count} missing");

@@ -43,6 +43,11 @@ public sealed class ExtractJob(string run, string manifestPath, string outPath, 
         using var trainer = new ModelTrainer(config);
         trainer.LoadState(latest);
         var manifest = StellaManifestReader.Read(manifestPath);
+        if (manifest.Clips.FirstOrDefault(c => c.AudioPath is not null) is { } official)
+        {
+            throw new Stella.Core.UserInputException($"{manifestPath}: row {official.Row} is in the authors' frames-and-audio layout (an 'audio' column), which 'stella extract' does not read yet (it resolves clips under the manifest's folder, not a data_home); extract from a manifest of media files (MP4)");
+        }
+
         var all = manifest.Split(ClipSplit.Train).ToList();
         var (first, count) = FeatureShards.Range(all.Count, shard, numShards);
         var clips = all.GetRange(first, count);

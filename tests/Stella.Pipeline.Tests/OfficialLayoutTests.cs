@@ -93,7 +93,7 @@ public sealed class OfficialLayoutTests
         var quarantined = File.ReadLines(Path.Combine(outDir, "quarantine.csv")).Skip(1).ToList();
         Assert.Equal(3, quarantined.Count);
         Assert.Contains(quarantined, l => l.StartsWith($"\"{missing.ClipId}\"", StringComparison.Ordinal) && l.Contains("decode,MissingFile,", StringComparison.Ordinal) && l.Contains("frame_20.jpg is missing", StringComparison.Ordinal));
-        Assert.Contains(quarantined, l => l.StartsWith($"\"{shortAudio.ClipId}\"", StringComparison.Ordinal) && l.Contains("decode,TooShort,", StringComparison.Ordinal) && l.Contains("s of audio is shorter than the minimum 4 s", StringComparison.Ordinal));
+        Assert.Contains(quarantined, l => l.StartsWith($"\"{shortAudio.ClipId}\"", StringComparison.Ordinal) && l.Contains("decode,TooShort,", StringComparison.Ordinal) && l.Contains("is shorter than the minimum 4 s", StringComparison.Ordinal));
         Assert.Contains(quarantined, l => l.StartsWith($"\"{corrupt.ClipId}\"", StringComparison.Ordinal) && l.Contains("decode,Corrupt,", StringComparison.Ordinal) && l.Contains("is not a readable JPEG", StringComparison.Ordinal));
 
         // A manifest and a config that disagree about the layout are refused by name, as is the layout without its data home.
@@ -106,5 +106,15 @@ public sealed class OfficialLayoutTests
         var noHome = new StreamTrainConfig { Manifest = config.Manifest, Source = StreamTrainConfig.OfficialSource, Workers = 2 };
         var e3 = Assert.Throws<Stella.Core.UserInputException>(noHome.ValidateSource);
         Assert.Equal("source: stella-official needs data_home: the folder the frames and audio paths are relative to", e3.Message);
+
+        // The warm-up's cache key sees the layout's manifest and data home: another data home or manifest is another warm-up.
+        var warmup = new Warmup.WarmupConfig { Epochs = 1 };
+        string Key(string manifestPath, string dataHome) => new Warmup.WarmupJob(
+            new StreamTrainConfig { Manifest = manifestPath, Source = StreamTrainConfig.OfficialSource, DataHome = dataHome, Warmup = warmup }, home, _ => { }).BackboneDir;
+        var before = Key(config.Manifest, home);
+        Assert.Equal(before, Key(config.Manifest, home));
+        Assert.NotEqual(before, Key(config.Manifest, TestData.TempDir()));
+        File.WriteAllLines(config.Manifest, File.ReadLines(config.Manifest).Take(5)); // same path, fewer rows
+        Assert.NotEqual(before, Key(config.Manifest, home));
     }
 }

@@ -8,8 +8,8 @@ namespace Stella.Media.Decode;
 /// <summary>
 /// Decodes a clip in the STELLA authors' preprocessed layout: a folder of JPEG frames <c>frame_{0..N-1}.jpg</c> extracted at
 /// <see cref="DecodeOptions.SampleFps"/> (8 fps: 80 frames for a 10 s clip, 256x256) and an audio file (MP3 at 16 kHz, or WAV).
-/// The frames of the window are read directly (SkiaSharp decodes JPEG and resizes bilinearly to the model's frame size, as
-/// ffmpeg's scale filter does for MP4 clips), no video decoder involved. The window is the authors': <c>Frames</c> frames
+/// The frames of the window are read directly (SkiaSharp decodes JPEG and resizes bilinearly to the model's frame size; close to,
+/// not bit-equal with, ffmpeg's scale filter for MP4 clips), no video decoder involved. The window is the authors': <c>Frames</c> frames
 /// <c>FrameStride</c> apart inside a <c>Frames * FrameStride / SampleFps</c> (4 s) span, so evaluation takes frames 24, 32, 40, 48
 /// of an 80-frame clip and training a random start in [0, 6) s. Audio: WAV through NAudio (channels averaged, resampled to
 /// <see cref="DecodeOptions.SampleRate"/> when it differs), anything else through ffmpeg as MP4 audio is. Failures are the same

@@ -147,6 +147,9 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
 
                     var source = shards ? await ShardsFor(config, seed, ct).ConfigureAwait(false) : null;
                     await new StreamTrainJob(config, runDir, line => log($"  {line}")) { Source = source }.RunAsync(resume, ct).ConfigureAwait(false);
+                    // Nothing of this run is referenced any more: give its memory back before the next run starts.
+                    source = null;
+                    Telemetry.ProcessMemory.Release();
                 }
                 else
                 {

@@ -196,7 +196,7 @@ public sealed class PatchShardSource : IClipSource
         {
             var rows = await Load(path, ct).ConfigureAwait(false);
             var row = rows[(clip.ClipId, window)];
-            var (audio, video) = row.Inputs(_model, path);
+            var (audio, video) = row.Inputs(_model);
             return new ClipOutcome(clip, audio, video, row.VideoStart, null, null);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -249,7 +249,7 @@ public sealed class PatchShardSource : IClipSource
         public static StoredRow Of(CompactPatchRow row, bool half) => new(row.ClipId, row.VideoStart, row.GroundTruth, null, row, half);
 
         /// <summary>The model's inputs; a compact row whose sizes do not fit <paramref name="model"/> is refused by name.</summary>
-        public (float[] Audio, float[] Video) Inputs(ModelConfig model, string path)
+        public (float[] Audio, float[] Video) Inputs(ModelConfig model)
         {
             if (Patches is { } p)
             {

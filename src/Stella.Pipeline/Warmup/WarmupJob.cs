@@ -218,15 +218,20 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
         var synth = config.Synth is null ? "-" : JsonSerializer.Serialize(config.Synth);
         var s = Settings;
         var manifest = config.Resolve(config.Manifest);
-        var rows = File.Exists(manifest)
-            ? string.Join(";", File.ReadLines(manifest).Where(l => l.EndsWith(",base", StringComparison.OrdinalIgnoreCase) || l.EndsWith(",retrieval", StringComparison.OrdinalIgnoreCase)))
-            : "-";
+        var official = config.Source == StreamTrainConfig.OfficialSource;
+        // The warm-up and retrieval rows. A manifest of the authors' layout ends its rows with the audio file, not the split: all
+        // of it counts there (a new manifest trains a new warm-up).
+        var rows = !File.Exists(manifest) ? "-"
+            : official ? File.ReadAllText(manifest)
+            : string.Join(";", File.ReadLines(manifest).Where(l => l.EndsWith(",base", StringComparison.OrdinalIgnoreCase) || l.EndsWith(",retrieval", StringComparison.OrdinalIgnoreCase)));
         var init = config.Init is null ? "-" : config.Resolve(config.Init);
         var initFiles = config.Init is null ? "-" : InitStamp(init);
         return string.Create(CultureInfo.InvariantCulture,
             $"{manifest}|{StreamTrainConfig.ShortHash(rows, 16)}|{(config.DataRoot is null ? "-" : config.Resolve(config.DataRoot))}|{synth}|{config.Model}|{config.Device}|{config.Seed}|{init}|{initFiles}|{config.ContrastiveWeight:R}|{s.Epochs}|{s.LearningRate ?? config.LearningRate:R}|{s.BatchSize ?? config.BatchSize}")
             // The augmentations change what the warm-up sees; only when one is on, like the run's own hash.
-            + (config.Augment is { Any: true } ? $"|augment={config.Augment}" : string.Empty);
+            + (config.Augment is { Any: true } ? $"|augment={config.Augment}" : string.Empty)
+            // and the authors' layout's data home, only for that source, so the keys of media-file configs stay what they were.
+            + (official ? $"|source={config.Source}|{config.Resolve(config.DataHome!)}" : string.Empty);
     }
 
     // The weights files the initial weights resolve to, by size and time (hashing their bytes would read hundreds of MB each run).
