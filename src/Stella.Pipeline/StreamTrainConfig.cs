@@ -80,6 +80,13 @@ public sealed class StreamTrainConfig
     public int PrefetchClips { get; set; } = 64;
 
     /// <summary>
+    /// Memory for the features later epochs of a task reuse (<see cref="FeatureCache"/>), in MiB; clips beyond it are written to
+    /// <c>epoch-cache/</c> in the run folder and read back each epoch, bitwise the same. Default 2048. Left out of the config hash:
+    /// it cannot change results.
+    /// </summary>
+    public int EpochCacheMib { get; set; } = 2048;
+
+    /// <summary>
     /// Where featurized evaluation clips are kept between jobs (<see cref="EvalFeatureCache"/>), relative to the config file;
     /// <c>none</c> turns the cache off. Default: <c>cache/eval</c> beside the run folder (so a run, its resumes, its warm-up and
     /// later runs under one folder share it). Left out of the config hash: it cannot change results.

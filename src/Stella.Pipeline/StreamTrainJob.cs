@@ -165,9 +165,19 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
 
         var streams = Streams(training, manifest.Tasks.Tasks.Count, learner.NeedsJointStream);
         var perTask = manifest.Tasks.Tasks.Select((_, t) => training.Where(c => c.Task == t).ToList()).ToList();
+        // The epoch cache's overflow lives in the run folder while the run does; a stopped run's files are stale (they are rewritten).
+        var spill = Path.Combine(outDir, "epoch-cache");
+        if (Directory.Exists(spill))
+        {
+            Directory.Delete(spill, recursive: true);
+        }
+
+        Directory.CreateDirectory(spill);
         var cache = new FeatureCache(
             (task, i, clip, ct) => source.TrainAsync(clip, task, i, ct),
-            keep: config.EpochsPerTask > 1 || PrebuildFeatures);
+            keep: config.EpochsPerTask > 1 || PrebuildFeatures,
+            budgetBytes: config.EpochCacheMib * 1024L * 1024L,
+            spillDir: spill);
         if (PrebuildFeatures)
         {
             var built = Stopwatch.StartNew();
@@ -269,8 +279,15 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         finally
         {
             await prefetch.ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            cache.DropBefore(int.MaxValue);
         }
 
+        if (cache.Spilled > 0)
+        {
+            log($"epoch cache: {cache.Spilled} clips did not fit in epoch_cache_mib ({config.EpochCacheMib} MiB) and were read from {spill}");
+        }
+
+        TryDelete(spill);
         Progress.SetPhase("done");
         state.NotePeakRss();
         var results = Results.Write(outDir, config, manifest, learner, state, quarantine.Count);
@@ -326,6 +343,18 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         }
 
         return rows.Select(r => (int)r).ToHashSet();
+    }
+
+    private static void TryDelete(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A spill file still being deleted: the folder is removed at the next run's start.
+        }
     }
 
     private void LogEvaluation(TrainingLog trainingLog, long step, int task, Evaluation eval)

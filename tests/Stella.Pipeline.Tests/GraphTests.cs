@@ -222,20 +222,32 @@ public sealed class GraphTests
         var straight = TestData.TempDir();
         await new StreamTrainJob(Config(manifest), straight, _ => { }).RunAsync(false, CancellationToken.None);
 
+        // The stopped run also keeps only 1 MiB of features in memory: the second epoch of each task reads the rest back from its
+        // run folder (and a stop leaves that folder behind, stale, for the continuation to clear). Not a setting of the hash.
+        StreamTrainConfig Spilling()
+        {
+            var c = Config(manifest);
+            c.EpochCacheMib = 1;
+            return c;
+        }
+
+        Assert.Equal(Config(manifest).Hash(), Spilling().Hash());
         var stopped = TestData.TempDir();
         var resume = false;
         foreach (var stopAt in new[] { 2L, 4, 6 }) // mid task 0, its last step (before its evaluation), mid task 1
         {
             using var stop = new CancellationTokenSource();
-            var job = new StreamTrainJob(Config(manifest), stopped, _ => { }) { AfterStep = s => { if (s == stopAt) { stop.Cancel(); } } };
+            var job = new StreamTrainJob(Spilling(), stopped, _ => { }) { AfterStep = s => { if (s == stopAt) { stop.Cancel(); } } };
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => job.RunAsync(resume, stop.Token));
             Assert.Equal($"step-{stopAt:D8}", File.ReadAllText(Path.Combine(stopped, "checkpoints", "LATEST")).Trim());
             resume = true;
         }
 
         var lines = new List<string>();
-        await new StreamTrainJob(Config(manifest), stopped, lines.Add).RunAsync(true, CancellationToken.None);
+        await new StreamTrainJob(Spilling(), stopped, lines.Add).RunAsync(true, CancellationToken.None);
         RunAssert.Same(straight, stopped, Config(manifest).Hash());
+        Assert.Contains(lines, l => l.StartsWith("epoch cache: ", StringComparison.Ordinal) && l.Contains("did not fit in epoch_cache_mib (1 MiB)", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(Path.Combine(stopped, "epoch-cache")));
         // The continuations evaluated on the clips the first job decoded and kept (the cache beside the run folders).
         Assert.Contains(lines, l => l.StartsWith("evaluation set: ", StringComparison.Ordinal) && l.Contains($"read from {Path.Combine(Path.GetDirectoryName(stopped)!, "cache", "eval")}", StringComparison.Ordinal));
     }
