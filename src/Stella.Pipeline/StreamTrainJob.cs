@@ -113,9 +113,21 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         }
 
         var source = Source ?? await ClipFileSource.OpenAsync(config, log, cancellationToken).ConfigureAwait(false);
-        if (config.Augment is { Any: true } && source.Featurizer is null)
+        if (source is Shards.PatchShardSource shards)
         {
-            throw new UserInputException($"augment ({config.Augment}) needs clip sources: patch shards hold one window's patches; train from the manifest's clips or turn augment off");
+            // Augmented runs need shards whose training rows keep the media of their augmentation; plain runs, plain shards.
+            if (config.Augment is { Any: true })
+            {
+                shards.UseAugmentation(config.Augment, config.Seed);
+            }
+            else if (shards.PreparedAugment is { } prepared)
+            {
+                throw new UserInputException($"these shards were preprocessed for augment ({prepared}); the config has no augment: replay them with that augment, or preprocess without it");
+            }
+        }
+        else if (config.Augment is { Any: true } && source.Featurizer is null)
+        {
+            throw new UserInputException($"augment ({config.Augment}) needs a clip source with media (clips, or compact shards preprocessed with it)");
         }
 
         var manifest = source.Manifest;

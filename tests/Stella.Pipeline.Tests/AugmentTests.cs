@@ -252,33 +252,41 @@ public sealed class AugmentTests
     }
 
     [Fact]
-    public async Task Preprocess_OfAnAugmentedConfig_IsRefused_ShardsHoldOneWindow()
+    public async Task Preprocess_OfAnAugmentedConfig_IntoVersion1PatchShards_IsRefused_TheyHoldOneWindowsPatches()
     {
         var manifest = Path.Combine(await Data.Value, "manifest.csv");
-        var job = new Shards.PreprocessJob(new StreamTrainConfig { Manifest = manifest, Augment = new AugmentOptions { FbankNoise = true } }, TestData.TempDir(), 0, 1, _ => { });
+        var job = new Shards.PreprocessJob(new StreamTrainConfig { Manifest = manifest, Augment = new AugmentOptions { FbankNoise = true } }, TestData.TempDir(), 0, 1, _ => { }) { Patches = true };
         var e = await Assert.ThrowsAsync<UserInputException>(() => job.RunAsync(CancellationToken.None));
-        Assert.Equal("augment (noise) needs clip sources: patch shards hold one window's patches; preprocess a config without augment", e.Message);
+        Assert.Equal("augment (noise) needs compact shards (their training rows keep the media each epoch is made from); drop --format patches", e.Message);
     }
 
     [Fact]
-    public async Task Compare_OfAnAugmentedConfig_TrainsFromTheClips_NotFromShards()
+    public async Task Compare_OfAnAugmentedConfig_TrainsFromShardsThatKeepItsMedia_AsFromTheClips()
     {
+        // A fresh window and fbank noise every epoch: the shards' training rows keep every frame of each clip and its fbank, and
+        // each epoch's patches are cut at replay with that epoch's draws, so the run equals the one that decodes the clips.
         var manifest = Path.Combine(await Data.Value, "manifest.csv");
         var dir = TestData.TempDir();
-        var config = WriteConfig(dir, "job.yaml", $"name: t\nmanifest: {manifest}\nbatch_size: 4\nworkers: 2\nprobe_per_class: 0\naugment:\n  fbank_noise: true\n");
-        var lines = new List<string>();
-        await new Compare.CompareJob(config, ["finetune"], [0], dir, lines.Add).RunAsync(CancellationToken.None);
-        Assert.Contains("augment (noise) is on: training from the clips, not from patch shards (they hold one window)", lines);
-        Assert.False(Directory.Exists(Path.Combine(dir, "shards")));
-        var results = RunResults.Read(Path.Combine(dir, "runs", "finetune-s0", "results.json"));
-        Assert.Equal(StreamTrainConfig.Load(config) is var c ? MethodSeed(c).Hash() : null, results.ConfigHash);
+        var config = WriteConfig(dir, "job.yaml", $"name: t\nmanifest: {manifest}\nbatch_size: 4\nworkers: 2\nprobe_per_class: 0\nepochs_per_task: 2\naugment:\n  random_window: true\n  fbank_noise: true\n");
+        await new Compare.CompareJob(config, ["finetune"], [0], dir, _ => { }).RunAsync(CancellationToken.None);
+        var clipsDir = TestData.TempDir();
+        await new Compare.CompareJob(config, ["finetune"], [0], clipsDir, _ => { }) { FromShards = false }.RunAsync(CancellationToken.None);
 
-        static StreamTrainConfig MethodSeed(StreamTrainConfig c)
-        {
-            c.Method = "finetune";
-            c.Seed = 0;
-            return c;
-        }
+        var shardFiles = Directory.GetFiles(Path.Combine(dir, "shards"), "*.parquet", SearchOption.AllDirectories);
+        Assert.NotEmpty(shardFiles);
+        var source = await Shards.PatchShardSource.OpenAsync([Path.GetDirectoryName(shardFiles[0])!], Stella.Model.Config.ModelConfig.Tiny, _ => { }, CancellationToken.None);
+        Assert.Equal("window,noise", source.PreparedAugment);
+        var fromShards = RunResults.Read(Path.Combine(dir, "runs", "finetune-s0", "results.json"));
+        var fromClips = RunResults.Read(Path.Combine(clipsDir, "runs", "finetune-s0", "results.json"));
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(fromClips.A2V), System.Text.Json.JsonSerializer.Serialize(fromShards.A2V));
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(fromClips.V2A), System.Text.Json.JsonSerializer.Serialize(fromShards.V2A));
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(fromClips.Ranks), System.Text.Json.JsonSerializer.Serialize(fromShards.Ranks));
+        Assert.Equal(fromClips.ConfigHash, fromShards.ConfigHash);
+
+        // Those shards train nothing but their own augmentation.
+        var other = Assert.Throws<UserInputException>(() => source.UseAugmentation(new AugmentOptions { FbankNoise = true }, 0));
+        Assert.Contains("augment (noise) needs shards preprocessed with it", other.Message);
+        Assert.Contains("these were preprocessed with augment (window,noise)", other.Message);
     }
 
     [Fact]
@@ -286,7 +294,7 @@ public sealed class AugmentTests
     {
         var job = new StreamTrainJob(new StreamTrainConfig { Augment = new AugmentOptions { RandomWindow = true, TimeRoll = true } }, TestData.TempDir(), _ => { }) { Source = new StoredPatches() };
         var e = await Assert.ThrowsAsync<UserInputException>(() => job.RunAsync(false, CancellationToken.None));
-        Assert.Equal("augment (window,roll) needs clip sources: patch shards hold one window's patches; train from the manifest's clips or turn augment off", e.Message);
+        Assert.Equal("augment (window,roll) needs a clip source with media (clips, or compact shards preprocessed with it)", e.Message);
     }
 
     /// <summary>A source of stored patches (no featurizer), as patch shards are; the job must refuse it before reading anything.</summary>

@@ -127,6 +127,15 @@ public sealed class PatchShardTests
     }
 
     [Fact]
+    public async Task Shards_WithoutAugmentation_RefuseAnAugmentedRun_ByName()
+    {
+        var source = await PatchShardSource.OpenAsync([(await Shards.Value).Whole], ModelConfig.Tiny, _ => { }, CancellationToken.None);
+        Assert.Null(source.PreparedAugment);
+        var e = Assert.Throws<Stella.Core.UserInputException>(() => source.UseAugmentation(new Augment.AugmentOptions { RandomWindow = true }, 2));
+        Assert.Equal("augment (window) needs shards preprocessed with it (they keep the media each epoch is made from); these were preprocessed with no augmentation: run 'stella preprocess' with this config", e.Message);
+    }
+
+    [Fact]
     public async Task Open_ShardsOfAnotherGeometry_AreRefusedByName()
     {
         var dir = (await Shards.Value).Whole;

@@ -138,14 +138,8 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
                     var resume = File.Exists(Path.Combine(runDir, "checkpoints", "LATEST"));
                     var what = entry.IsVariant ? $"{entry.Label} ({entry.Method}, {entry.ConfigPath})" : entry.Method;
                     log($"[{n}/{entries.Count * seeds.Count}] {(resume ? "resuming" : "running")} {what}, seed {seed} -> {runDir}");
-                    // Shards hold one window's patches: an augmented config trains from the clips.
-                    var shards = FromShards && config.Augment is not { Any: true };
-                    if (FromShards && !shards && n == 1)
-                    {
-                        log($"augment ({config.Augment}) is on: training from the clips, not from patch shards (they hold one window)");
-                    }
-
-                    var source = shards ? await ShardsFor(config, seed, ct).ConfigureAwait(false) : null;
+                    // An augmented config's shards keep the media of its augmentation (their own folder: the augmentation is in their hash).
+                    var source = FromShards ? await ShardsFor(config, seed, ct).ConfigureAwait(false) : null;
                     await new StreamTrainJob(config, runDir, line => log($"  {line}")) { Source = source }.RunAsync(resume, ct).ConfigureAwait(false);
                     // Nothing of this run is referenced any more: give its memory back before the next run starts.
                     source = null;

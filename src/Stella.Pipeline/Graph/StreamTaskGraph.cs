@@ -162,11 +162,13 @@ internal sealed class StreamTaskGraph
         }
         else
         {
-            // Stored patches: decode, spectrogram and patches ran at preprocess time.
+            // Stored inputs: decode and spectrogram ran at preprocess time, and the patches too unless the run is augmented: then
+            // the rows keep the media and each epoch's patches are cut here with that epoch's draws, as from the clips.
+            var augmented = new PatchStage(Learner.Trainer.Config, new Stella.Media.Decode.DecodeOptions { FrameSize = Learner.Trainer.Config.FrameSize });
             var read = new TransformBlock<ClipRequest, ClipInFlight>(
                 async r =>
                 {
-                    var item = new ClipInFlight(r);
+                    var item = new ClipInFlight(r) { Augment = Source.Augmentation(r) };
                     item.Outcome = Cache.TryTake(r.WindowTask, r.WindowIndex, out var cached) ? await cached.ConfigureAwait(false) : null;
                     item = await StageGuard.RunAsync("read", halt.Token, item, async i =>
                     {
@@ -174,6 +176,12 @@ internal sealed class StreamTaskGraph
                         var outcome = await Source.TrainAsync(r.Clip, r.WindowTask, r.WindowIndex, halt.Token).ConfigureAwait(false);
                         i.Outcome = outcome.Ok ? outcome : outcome with { Stage = outcome.Stage ?? "read" };
                     }).ConfigureAwait(false);
+                    if (item.Augment is not null && item.Outcome is { Ok: true, Material: { } material })
+                    {
+                        (item.Decoded, item.Spectrogram, item.Outcome) = (material.Decoded, material.Spectrogram, null);
+                        item = Checked(PatchStage.Name, item, augmented.Run);
+                    }
+
                     Progress.Decoded();
                     return Exit(item);
                 },

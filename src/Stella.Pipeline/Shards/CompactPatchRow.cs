@@ -17,6 +17,9 @@ public sealed class CompactPatchRow : ShardRow
     /// <summary>Frame width and height in pixels.</summary>
     public int FrameSize { get; set; }
 
+    /// <summary>True when <see cref="Frames"/> holds every frame of the clip (from its start, at 8 fps) for a fresh window each epoch.</summary>
+    public bool Whole { get; set; }
+
     /// <summary>The window's frames, uint8 RGB [frames, size, size, 3].</summary>
     public byte[] Frames { get; set; } = [];
 

@@ -56,6 +56,30 @@ public sealed class PatchShardSource : IClipSource
     /// <summary>The seed the training windows were drawn with at preprocess time.</summary>
     public int WindowSeed { get; }
 
+    /// <summary>The augmentation the shards' training rows were made for (their metadata's text), null when none.</summary>
+    public string? PreparedAugment => _metaOf.Values.Select(m => m.Augment).FirstOrDefault(a => a is not null);
+
+    private Augment.AugmentOptions? _augment;
+    private int _augmentSeed;
+
+    /// <summary>
+    /// Trains with <paramref name="options"/> drawn per (<paramref name="seed"/>, task, epoch, clip), as from the clips: each epoch's
+    /// input is made anew from the media the rows keep. Shards made for another augmentation (or none) are refused by name.
+    /// </summary>
+    public void UseAugmentation(Augment.AugmentOptions options, int seed)
+    {
+        if (PreparedAugment != options.ToString())
+        {
+            throw new Stella.Core.UserInputException($"augment ({options}) needs shards preprocessed with it (they keep the media each epoch is made from); these were preprocessed with {(PreparedAugment is null ? "no augmentation" : $"augment ({PreparedAugment})")}: run 'stella preprocess' with this config");
+        }
+
+        (_augment, _augmentSeed) = (options, seed);
+    }
+
+    /// <inheritdoc />
+    public Augment.ClipAugmentation? Augmentation(Graph.ClipRequest request) =>
+        _augment is null ? null : Stella.Pipeline.Augment.ClipAugmentation.For(_augment, _augmentSeed, request.WindowTask, request.Epoch, request.Clip.ClipId);
+
     /// <summary>
     /// Lists the shards in <paramref name="directories"/> (patch shards, or a run's rehearsal memory: a folder with the memory's
     /// index.json) and checks them against <paramref name="model"/>'s input geometry; from <paramref name="evalOnly"/> folders only
@@ -139,6 +163,11 @@ public sealed class PatchShardSource : IClipSource
                 throw new Stella.Core.UserInputException($"{path}: normalization '{meta.Normalization}' differs from this build's '{ShardMetadata.CurrentNormalization}'; preprocess again");
             }
 
+            if (metaOf.Count > 0 && metaOf.Values.First().Augment != meta.Augment)
+            {
+                throw new Stella.Core.UserInputException($"{path}: preprocessed for augment '{meta.Augment ?? "none"}', other files for '{metaOf.Values.First().Augment ?? "none"}'; keep one preprocess run per folder");
+            }
+
             if (hash is not null && meta.SourceHash != hash)
             {
                 throw new Stella.Core.UserInputException($"{path}: written from other preprocess settings (source hash {meta.SourceHash}, other files {hash}); keep one preprocess run per folder");
@@ -196,6 +225,16 @@ public sealed class PatchShardSource : IClipSource
         {
             var rows = await Load(path, ct).ConfigureAwait(false);
             var row = rows[(clip.ClipId, window)];
+            if (window == "train" && row.Compact is { } media && _metaOf[path].Augment is not null)
+            {
+                // An augmented training row: the media, cut into this epoch's patches by the graph's patch stage with its draws.
+                var fbank = CompactPatchRow.FbankValues(media.Fbank, row.HalfFbank);
+                return new ClipOutcome(clip, null, null, row.VideoStart, null, null)
+                {
+                    Material = new ClipMaterial(fbank, new Stella.Media.Decode.DecodedClip(clip.ClipId, media.FrameCount / (double)new Stella.Media.Decode.DecodeOptions().SampleFps, null, media.Frames, media.FrameCount, media.FrameSize, row.VideoStart, media.Whole)),
+                };
+            }
+
             var (audio, video) = row.Inputs(_model);
             return new ClipOutcome(clip, audio, video, row.VideoStart, null, null);
         }

@@ -42,9 +42,9 @@ public sealed class PreprocessJob(StreamTrainConfig config, string outDir, int s
             throw new Stella.Core.UserInputException($"--shard must be in [0, --num-shards) and --num-shards at least 1 (got {shard} of {shards})");
         }
 
-        if (config.Augment is { Any: true })
+        if (config.Augment is { Any: true } && Patches)
         {
-            throw new Stella.Core.UserInputException($"augment ({config.Augment}) needs clip sources: patch shards hold one window's patches; preprocess a config without augment");
+            throw new Stella.Core.UserInputException($"augment ({config.Augment}) needs compact shards (their training rows keep the media each epoch is made from); drop --format patches");
         }
 
         var source = await ClipFileSource.OpenAsync(config, log, ct).ConfigureAwait(false);
@@ -114,10 +114,11 @@ public sealed class PreprocessJob(StreamTrainConfig config, string outDir, int s
         return outcome.Ok ? outcome with { AudioPatches = null, VideoPatches = null } : outcome;
     }
 
-    /// <summary>The hash of the settings that decide the shards' contents (manifest, model geometry, window seed, probe clips).</summary>
+    /// <summary>The hash of the settings that decide the shards' contents (manifest, model geometry, window seed, probe clips, and the augmentation when one is on).</summary>
     public static string SourceHash(StreamTrainConfig config) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
-            string.Create(CultureInfo.InvariantCulture, $"{config.Manifest}|{ShardMetadata.GeometryOf(ModelConfig.Preset(config.Model))}|{config.Seed}|{config.ProbePerClass}"))))[..16];
+            string.Create(CultureInfo.InvariantCulture, $"{config.Manifest}|{ShardMetadata.GeometryOf(ModelConfig.Preset(config.Model))}|{config.Seed}|{config.ProbePerClass}")
+            + (config.Augment is { Any: true } ? $"|augment={config.Augment}" : string.Empty))))[..16];
 
     /// <summary>
     /// Every item of the stream in order: the evaluation windows (retrieval clips, then the linear-probe clips: the first
@@ -152,7 +153,7 @@ public sealed class PreprocessJob(StreamTrainConfig config, string outDir, int s
 
         var entries = buffer.Select(p => new ShardEntry(p.Item.Clip.ClipId, p.Item.Clip.Task, p.Item.Clip.Label, p.Item.Clip.Split.ToString(), p.Item.Window, p.Item.Index, p.Item.Clip.Row)).ToList();
         var metadata = new ShardMetadata(Patches ? ShardMetadata.PatchesVersion : ShardMetadata.SchemaVersion, ShardMetadata.GeometryOf(model), ShardMetadata.CurrentNormalization, SourceHash(config), config.Seed,
-            manifest.Tasks.Tasks, entries, Patches ? null : HalfFbank ? ShardMetadata.Float16 : ShardMetadata.Float32).ToKeyValue();
+            manifest.Tasks.Tasks, entries, Patches ? null : HalfFbank ? ShardMetadata.Float16 : ShardMetadata.Float32, config.Augment is { Any: true } ? config.Augment.ToString() : null).ToKeyValue();
         var temp = path + ".tmp";
         if (Patches)
         {
@@ -163,7 +164,7 @@ public sealed class PreprocessJob(StreamTrainConfig config, string outDir, int s
         {
             var rows = buffer.Select(p => Described(new CompactPatchRow
             {
-                FrameCount = p.Outcome.Material!.Decoded.FrameCount, FrameSize = p.Outcome.Material.Decoded.FrameSize, Frames = p.Outcome.Material.Decoded.Frames!,
+                FrameCount = p.Outcome.Material!.Decoded.FrameCount, FrameSize = p.Outcome.Material.Decoded.FrameSize, Frames = p.Outcome.Material.Decoded.Frames!, Whole = p.Outcome.Material.Decoded.Whole,
                 Fbank = CompactPatchRow.FbankBytes(p.Outcome.Material.Spectrogram, HalfFbank),
             }, p)).ToList();
             await ParquetSerializer.SerializeAsync(rows, temp, Options, metadata, ct).ConfigureAwait(false);

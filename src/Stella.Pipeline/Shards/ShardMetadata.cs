@@ -9,9 +9,11 @@ namespace Stella.Pipeline.Shards;
 /// What makes a patch shard self-describing, stored in each file's Parquet key-value metadata: schema version, patch geometry,
 /// normalization, the hash of the settings that decided the inputs, the task names, and the listing of its rows (so a reader
 /// learns the whole stream from the footers without reading any patches). <paramref name="Fbank"/>: how a compact shard stores
-/// the fbank ("float32" or "float16"; null in version 1 files, which store patches).
+/// the fbank ("float32" or "float16"; null in version 1 files, which store patches). <paramref name="Augment"/>: the
+/// augmentation a compact shard's training rows were made for (<see cref="Augment.AugmentOptions"/>' text; null: none), whose
+/// rows hold the media every epoch's draw needs (every frame of the clip with a random window).
 /// </summary>
-public sealed record ShardMetadata(int Version, string Geometry, string Normalization, string SourceHash, int WindowSeed, IReadOnlyList<TaskDefinition> Tasks, IReadOnlyList<ShardEntry> Rows, string? Fbank = null)
+public sealed record ShardMetadata(int Version, string Geometry, string Normalization, string SourceHash, int WindowSeed, IReadOnlyList<TaskDefinition> Tasks, IReadOnlyList<ShardEntry> Rows, string? Fbank = null, string? Augment = null)
 {
     /// <summary>Schema version of compact shards (<see cref="CompactPatchRow"/>: 8-bit frames and the fbank, cut into patches at read time), what preprocess writes by default.</summary>
     public const int SchemaVersion = 2;

@@ -116,11 +116,14 @@ public sealed class ClipFileSource : IClipSource
     public Task<ClipOutcome> EvalAsync(ClipRecord clip, CancellationToken ct) => _featurizer.RunAsync(clip, FrameWindow.Eval, ct);
 
     /// <summary>
-    /// A clip's inputs as <see cref="TrainAsync"/> (training window, no augmentation) or <see cref="EvalAsync"/> (<paramref name="index"/>
-    /// -1) give them, with the fbank and frames they were cut from (<see cref="ClipOutcome.Material"/>): what compact shards store.
+    /// A clip's inputs as <see cref="TrainAsync"/> (training window, first epoch) or <see cref="EvalAsync"/> (<paramref name="index"/>
+    /// -1) give them, with the fbank and frames they were cut from (<see cref="ClipOutcome.Material"/>; with a random window, every
+    /// frame of the clip): what compact shards store.
     /// </summary>
     public Task<ClipOutcome> MaterialAsync(ClipRecord clip, int task, int index, CancellationToken ct) =>
-        _featurizer.RunAsync(clip, index < 0 ? FrameWindow.Eval : TrainWindow(task, index), ct, keepMaterial: true);
+        index < 0
+            ? _featurizer.RunAsync(clip, FrameWindow.Eval, ct, keepMaterial: true)
+            : _featurizer.RunAsync(clip, TrainWindow(task, index), ct, Augmentation(new Graph.ClipRequest(clip, index, task, index)), keepMaterial: true);
 
     /// <inheritdoc />
     /// <remarks>The file by full path, size and modification time (a rendered or copied clip is a new entry); null when it cannot be read.</remarks>
