@@ -18,22 +18,6 @@ public sealed class StreamTrainConfig
     /// <summary>Folder the clip paths are relative to. Default: the manifest's folder.</summary>
     public string? DataRoot { get; set; }
 
-    /// <summary>Media files with both streams (MP4), the default.</summary>
-    public const string ClipsSource = "clips";
-
-    /// <summary>The STELLA authors' preprocessed layout: a folder of JPEG frames and an audio file per clip.</summary>
-    public const string OfficialSource = "stella-official";
-
-    /// <summary>
-    /// What the manifest's clips are: <c>clips</c> (media files, default) or <c>stella-official</c> (the authors' layout:
-    /// <c>frames/{id}/frame_{0..79}.jpg</c> and an MP3 or WAV per clip, a manifest from <c>stella manifest stella-official</c>
-    /// whose paths are relative to <see cref="DataHome"/>).
-    /// </summary>
-    public string Source { get; set; } = ClipsSource;
-
-    /// <summary>The folder the authors' layout lives in (their <c>data_home</c>), relative to the config file or absolute; only with <c>source: stella-official</c>.</summary>
-    public string? DataHome { get; set; }
-
     /// <summary>When set, the built-in benchmark is rendered with these options (keys as in <c>stella synth</c>) into the manifest's folder if the manifest is missing.</summary>
     public SynthOptions? Synth { get; set; }
 
@@ -121,6 +105,22 @@ public sealed class StreamTrainConfig
     /// window). Default: all off.
     /// </summary>
     public Augment.AugmentOptions Augment { get; set; } = new();
+
+    /// <summary>Media files with both streams (MP4), the default.</summary>
+    public const string ClipsSource = "clips";
+
+    /// <summary>The STELLA authors' preprocessed layout: a folder of JPEG frames and an audio file per clip.</summary>
+    public const string OfficialSource = "stella-official";
+
+    /// <summary>
+    /// What the manifest's clips are: <c>clips</c> (media files, default) or <c>stella-official</c> (the authors' layout:
+    /// <c>frames/{id}/frame_{0..79}.jpg</c> and an MP3 or WAV per clip, a manifest from <c>stella manifest stella-official</c>
+    /// whose paths are relative to <see cref="DataHome"/>).
+    /// </summary>
+    public string Source { get; set; } = ClipsSource;
+
+    /// <summary>The folder the authors' layout lives in (their <c>data_home</c>), relative to the config file or absolute; only with <c>source: stella-official</c>.</summary>
+    public string? DataHome { get; set; }
 
     /// <summary>Loads a config file; a missing file, bad YAML or an unknown key is a <see cref="UserInputException"/> naming the file and line.</summary>
     public static StreamTrainConfig Load(string path)
@@ -229,7 +229,7 @@ public sealed class StreamTrainConfig
             // and the augmentations, only when one is on.
             + (Augment is { Any: true } ? $"|augment={Augment}" : string.Empty)
             // and the authors' layout.
-            + (Source == ClipsSource ? string.Empty : $"|source={Source}|{DataHome}");
+            + (Source == ClipsSource && DataHome is null ? string.Empty : $"|source={Source}|{DataHome}");
         return ShortHash(key, 16);
     }
 

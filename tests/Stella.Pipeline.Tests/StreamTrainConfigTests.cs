@@ -70,7 +70,7 @@ public sealed class StreamTrainConfigTests
 
     /// <summary>Settings that cannot change a run's results: its name, parallelism, read-ahead, checkpoint cadence and when it gives up.</summary>
     private static readonly string[] NotResultSettings =
-        [nameof(StreamTrainConfig.Name), nameof(StreamTrainConfig.Workers), nameof(StreamTrainConfig.PrefetchClips), nameof(StreamTrainConfig.CheckpointEvery), nameof(StreamTrainConfig.MaxQuarantineShare), nameof(StreamTrainConfig.EvalCache)];
+        [nameof(StreamTrainConfig.Name), nameof(StreamTrainConfig.Workers), nameof(StreamTrainConfig.PrefetchClips), nameof(StreamTrainConfig.CheckpointEvery), nameof(StreamTrainConfig.MaxQuarantineShare), nameof(StreamTrainConfig.EvalCache), nameof(StreamTrainConfig.EpochCacheMib)];
 
     private static object Changed(Type type, object? value) => type switch
     {
