@@ -143,7 +143,8 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
                     await new StreamTrainJob(config, runDir, line => log($"  {line}")) { Source = source }.RunAsync(resume, ct).ConfigureAwait(false);
                     // Nothing of this run is referenced any more: give its memory back before the next run starts.
                     source = null;
-                    Telemetry.ProcessMemory.Release();
+                    var (before, after, managed) = Stella.Core.Diagnostics.ProcessMemory.Release();
+                    log(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"  memory after the run: resident {before:0} MB, {after:0} MB once released (managed objects {managed:0} MB)"));
                 }
                 else
                 {
