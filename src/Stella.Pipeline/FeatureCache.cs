@@ -22,6 +22,7 @@ public sealed class FeatureCache(Func<int, int, ClipRecord, CancellationToken, T
 {
     private static readonly Parquet.ParquetOptions SpillOptions = new() { CompressionMethod = Parquet.CompressionMethod.Zstd, CompressionLevel = System.IO.Compression.CompressionLevel.Fastest };
     private readonly ConcurrentDictionary<(int Task, int Index), Entry> _entries = new();
+    private readonly List<Task> _deletes = [];
     private long _bytes;
     private int _spilled;
 
@@ -56,11 +57,14 @@ public sealed class FeatureCache(Func<int, int, ClipRecord, CancellationToken, T
         var size = Bytes(kept);
         if (spillDir is not null && kept is { Ok: true, Material: null } && Interlocked.Read(ref _bytes) + size > budgetBytes)
         {
+            // The key is claimed before anything is written, so two Puts of one window never write the same file.
             var path = Path.Combine(spillDir, $"t{task:D3}-{index:D6}.parquet");
-            var spill = new SpillEntry(task, index, path, kept.Clip, kept.VideoStart, WriteAsync(path, kept));
-            if (_entries.TryAdd((task, index), new Entry(null, spill)))
+            var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_entries.TryAdd((task, index), new Entry(null, new SpillEntry(task, index, path, kept.Clip, kept.VideoStart, written.Task))))
             {
                 Interlocked.Increment(ref _spilled);
+                _ = WriteAsync(path, kept).ContinueWith(
+                    t => _ = t.Exception is { } e ? written.TrySetException(e.InnerExceptions) : written.TrySetResult(), TaskScheduler.Default);
             }
 
             return;
@@ -105,13 +109,30 @@ public sealed class FeatureCache(Func<int, int, ClipRecord, CancellationToken, T
 
             if (entry.Spill is { } spill)
             {
-                spill.Written.ContinueWith(_ => File.Delete(spill.Path), TaskScheduler.Default);
+                lock (_deletes)
+                {
+                    _deletes.Add(spill.Written.ContinueWith(_ => File.Delete(spill.Path), TaskScheduler.Default));
+                }
             }
             else if (entry.InMemory is { IsValueCreated: true } lazy && lazy.Value.IsCompletedSuccessfully)
             {
                 Interlocked.Add(ref _bytes, -Bytes(lazy.Value.Result));
             }
         }
+    }
+
+    /// <summary>Drops every entry and waits until their spill files are deleted (a file whose write failed has nothing to delete).</summary>
+    public async Task ClearAsync()
+    {
+        DropBefore(int.MaxValue);
+        Task[] pending;
+        lock (_deletes)
+        {
+            pending = [.. _deletes];
+            _deletes.Clear();
+        }
+
+        await Task.WhenAll(pending).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
     }
 
     // An augmented clip is made anew from its material every epoch: its patches are not kept.
@@ -127,13 +148,14 @@ public sealed class FeatureCache(Func<int, int, ClipRecord, CancellationToken, T
             AudioPatches = Shards.PatchRow.Bytes(outcome.AudioPatches!), VideoPatches = Shards.PatchRow.Bytes(outcome.VideoPatches!),
         };
         await Task.Yield(); // the write runs off the graph's thread
-        var temp = path + ".tmp";
+        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
         await ParquetSerializer.SerializeAsync([row], temp, SpillOptions).ConfigureAwait(false);
         File.Move(temp, path, overwrite: true);
     }
 
-    // A spill that could not be written or read back (a full disk, a deleted file) costs a decode, never the clip: its features
-    // depend only on its window, so featurizing it again gives the same inputs.
+    // A spill that could not be written or read back (a full disk, a deleted or damaged file) costs a decode, never the clip: its
+    // features depend only on its window, so featurizing it again gives the same inputs. If that fails too, the clip fails at
+    // "read" with the reason (quarantined like any bad clip), never the run.
     private async Task<ClipOutcome> ReadAsync(SpillEntry spill)
     {
         try
@@ -142,9 +164,16 @@ public sealed class FeatureCache(Func<int, int, ClipRecord, CancellationToken, T
             var row = (await ParquetSerializer.DeserializeAsync<Shards.PatchRow>(spill.Path).ConfigureAwait(false)).Data.Single();
             return new ClipOutcome(spill.Clip, Shards.PatchRow.Floats(row.AudioPatches), Shards.PatchRow.Floats(row.VideoPatches), spill.VideoStart, null, null);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            return Kept(await featurize(spill.Task, spill.Index, spill.Clip, CancellationToken.None).ConfigureAwait(false));
+            try
+            {
+                return Kept(await featurize(spill.Task, spill.Index, spill.Clip, CancellationToken.None).ConfigureAwait(false));
+            }
+            catch (Exception again) when (again is not OperationCanceledException)
+            {
+                return Graph.StageGuard.Failure("read", spill.Clip, again);
+            }
         }
     }
 

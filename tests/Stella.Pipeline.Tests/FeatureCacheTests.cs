@@ -62,6 +62,24 @@ public sealed class FeatureCacheTests
     }
 
     [Fact]
+    public async Task ASpillThatCannotBeReadNorDecodedAgain_FailsTheClipAtRead_NotTheRun()
+    {
+        var spill = TestData.TempDir();
+        var cache = new FeatureCache((_, _, _, _) => throw new IOException("the clip's file is gone too"), keep: true, budgetBytes: 1, spillDir: spill);
+        cache.Put(0, 0, Outcome(0));
+        Assert.True(cache.TryTake(0, 0, out var first));
+        Assert.Equal(Outcome(0).AudioPatches, (await first).AudioPatches);
+        await File.WriteAllTextAsync(Directory.GetFiles(spill, "*.parquet").Single(), "damaged");
+        Assert.True(cache.TryTake(0, 0, out var taken));
+        var failed = await taken;
+        Assert.False(failed.Ok);
+        Assert.Equal(("read", "Error"), (failed.Stage, failed.Failure));
+        Assert.Equal("IOException: the clip's file is gone too", failed.Detail);
+        await cache.ClearAsync();
+        Assert.Empty(Directory.GetFiles(spill));
+    }
+
+    [Fact]
     public void WithoutABudget_EverythingStaysInMemory_AndAugmentedMaterialIsNeverSpilled()
     {
         var spill = TestData.TempDir();

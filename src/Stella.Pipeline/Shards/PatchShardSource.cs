@@ -229,6 +229,11 @@ public sealed class PatchShardSource : IClipSource
             {
                 // An augmented training row: the media, cut into this epoch's patches by the graph's patch stage with its draws.
                 var fbank = CompactPatchRow.FbankValues(media.Fbank, row.HalfFbank);
+                if (media.FrameSize != _model.FrameSize || media.Frames.Length != media.FrameCount * media.FrameSize * media.FrameSize * 3 || fbank.Length != _model.AudioFrames * _model.MelBins)
+                {
+                    throw new InvalidDataException($"row {media.ClipId} (train) holds {media.FrameCount} frames of {media.FrameSize} px in {media.Frames.Length} bytes and {fbank.Length} fbank values; the {_model.Name} model takes frames of {_model.FrameSize} px and {_model.AudioFrames}x{_model.MelBins} fbank values");
+                }
+
                 return new ClipOutcome(clip, null, null, row.VideoStart, null, null)
                 {
                     Material = new ClipMaterial(fbank, new Stella.Media.Decode.DecodedClip(clip.ClipId, media.FrameCount / (double)new Stella.Media.Decode.DecodeOptions().SampleFps, null, media.Frames, media.FrameCount, media.FrameSize, row.VideoStart, media.Whole)),
