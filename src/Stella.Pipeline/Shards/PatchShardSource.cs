@@ -228,12 +228,7 @@ public sealed class PatchShardSource : IClipSource
             if (window == "train" && row.Compact is { } media && _metaOf[path].Augment is not null)
             {
                 // An augmented training row: the media, cut into this epoch's patches by the graph's patch stage with its draws.
-                var fbank = CompactPatchRow.FbankValues(media.Fbank, row.HalfFbank);
-                if (media.FrameSize != _model.FrameSize || media.Frames.Length != media.FrameCount * media.FrameSize * media.FrameSize * 3 || fbank.Length != _model.AudioFrames * _model.MelBins)
-                {
-                    throw new InvalidDataException($"row {media.ClipId} (train) holds {media.FrameCount} frames of {media.FrameSize} px in {media.Frames.Length} bytes and {fbank.Length} fbank values; the {_model.Name} model takes frames of {_model.FrameSize} px and {_model.AudioFrames}x{_model.MelBins} fbank values");
-                }
-
+                var fbank = row.CheckedFbank(_model, anyFrameCount: true);
                 return new ClipOutcome(clip, null, null, row.VideoStart, null, null)
                 {
                     Material = new ClipMaterial(fbank, new Stella.Media.Decode.DecodedClip(clip.ClipId, media.FrameCount / (double)new Stella.Media.Decode.DecodeOptions().SampleFps, null, media.Frames, media.FrameCount, media.FrameSize, row.VideoStart, media.Whole)),
@@ -301,13 +296,25 @@ public sealed class PatchShardSource : IClipSource
             }
 
             var c = Compact!;
+            var fbank = CheckedFbank(model, anyFrameCount: false);
+            return Graph.PatchStage.Patches(model, fbank, FrameFeatures.Normalize(c.Frames, c.FrameCount, c.FrameSize), c.FrameCount, c.FrameSize);
+        }
+
+        /// <summary>
+        /// A compact row's fbank, its frames and fbank checked against <paramref name="model"/>'s sizes (any frame count for an
+        /// augmented row, which may hold the whole clip); a row that does not fit is refused by name.
+        /// </summary>
+        public float[] CheckedFbank(ModelConfig model, bool anyFrameCount)
+        {
+            var c = Compact!;
             var fbank = CompactPatchRow.FbankValues(c.Fbank, HalfFbank);
-            if (c.FrameCount != model.Frames || c.FrameSize != model.FrameSize || c.Frames.Length != c.FrameCount * c.FrameSize * c.FrameSize * 3 || fbank.Length != model.AudioFrames * model.MelBins)
+            if ((!anyFrameCount && c.FrameCount != model.Frames) || c.FrameSize != model.FrameSize || c.Frames.Length != c.FrameCount * c.FrameSize * c.FrameSize * 3 || fbank.Length != model.AudioFrames * model.MelBins)
             {
-                throw new InvalidDataException($"row {c.ClipId} ({c.Window}) holds {c.FrameCount} frames of {c.FrameSize} px in {c.Frames.Length} bytes and {fbank.Length} fbank values; the {model.Name} model takes {model.Frames} frames of {model.FrameSize} px and {model.AudioFrames}x{model.MelBins} fbank values");
+                var frames = anyFrameCount ? string.Empty : $"{model.Frames} ";
+                throw new InvalidDataException($"row {c.ClipId} ({c.Window}) holds {c.FrameCount} frames of {c.FrameSize} px in {c.Frames.Length} bytes and {fbank.Length} fbank values; the {model.Name} model takes {frames}frames of {model.FrameSize} px and {model.AudioFrames}x{model.MelBins} fbank values");
             }
 
-            return Graph.PatchStage.Patches(model, fbank, FrameFeatures.Normalize(c.Frames, c.FrameCount, c.FrameSize), c.FrameCount, c.FrameSize);
+            return fbank;
         }
     }
 }
