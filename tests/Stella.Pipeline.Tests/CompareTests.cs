@@ -186,6 +186,44 @@ public sealed class CompareTests
     }
 
     [Fact]
+    public async Task Compare_NoRunOutlivesItsTurn_InTheProcess()
+    {
+        // A compare trains its runs one after another in one process; each run's job (its learner, evaluator and evaluation clips)
+        // must be unreachable once it is done, so that the release between runs frees it. Before the fix the compare went on
+        // inside the finished run's own frames, which kept that run reachable through its release (a heap dump showed its
+        // evaluator and every evaluation clip) and, after the last run, past the compare's end.
+        var manifest = Path.Combine(await TestData.SynthAsync(TestData.Tiny), "manifest.csv");
+        var dir = TestData.TempDir();
+        var config = Path.Combine(dir, "job.yaml");
+        await File.WriteAllTextAsync(config, $"name: t\nmanifest: {manifest}\nbatch_size: 4\nworkers: 2\nprobe_per_class: 0\nepochs_per_task: 1\n");
+        var jobs = new List<WeakReference>();
+        var aliveAfterRelease = new List<int>();
+        var job = new CompareJob(config, ["finetune", "er"], [0, 1], dir, _ => { })
+        {
+            JobStarting = started => jobs.Add(new WeakReference(started)),
+            RunReleased = () =>
+            {
+                Collect();
+                aliveAfterRelease.Add(jobs.Count(w => w.IsAlive));
+            },
+        };
+        await job.RunAsync(CancellationToken.None);
+        Collect();
+
+        // Four runs (finetune and er, seeds 0 and 1): when each one's memory is released, no job is reachable, nor at the end.
+        Assert.Equal(4, jobs.Count);
+        Assert.Equal([0, 0, 0, 0], aliveAfterRelease);
+        Assert.DoesNotContain(jobs, w => w.IsAlive);
+    }
+
+    private static void Collect()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true);
+    }
+
+    [Fact]
     public async Task Compare_UnknownMethod_IsAClearError()
     {
         var e = await Assert.ThrowsAsync<Stella.Core.UserInputException>(() => new CompareJob("x.yaml", ["stela"], [0], Path.GetTempPath(), _ => { }).RunAsync(CancellationToken.None));

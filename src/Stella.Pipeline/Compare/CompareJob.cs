@@ -43,6 +43,18 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
     /// </summary>
     public IReadOnlyList<CompareVariant> Variants { get; init; } = [];
 
+    /// <summary>Test hook: called with each run's job before it runs (a test keeps a weak reference to see that no run outlives its turn).</summary>
+    public Action<StreamTrainJob>? JobStarting { get; init; }
+
+    /// <summary>Test hook: called after each trained run's memory is released, before the next run starts.</summary>
+    public Action? RunReleased { get; init; }
+
+    private StreamTrainJob Starting(StreamTrainJob job)
+    {
+        JobStarting?.Invoke(job);
+        return job;
+    }
+
     /// <summary>One row of the comparison: its label (the method's name for a method), the config it runs and its learner.</summary>
     public sealed record Entry(string Label, string ConfigPath, string Method, bool IsVariant);
 
@@ -140,10 +152,17 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
                     log($"[{n}/{entries.Count * seeds.Count}] {(resume ? "resuming" : "running")} {what}, seed {seed} -> {runDir}");
                     // An augmented config's shards keep the media of its augmentation (their own folder: the augmentation is in their hash).
                     var source = FromShards ? await ShardsFor(config, seed, ct).ConfigureAwait(false) : null;
-                    await new StreamTrainJob(config, runDir, line => log($"  {line}")) { Source = source }.RunAsync(resume, ct).ConfigureAwait(false);
+                    // The job is a temporary, never a local: a local would be hoisted into this method's state machine and kept to the end.
+                    await Starting(new StreamTrainJob(config, runDir, line => log($"  {line}")) { Source = source }).RunAsync(resume, ct).ConfigureAwait(false);
+                    // The rest of this loop ran inline on the thread that finished the run, inside the run's own finished frames
+                    // (an async method's completion runs its awaiter's continuation synchronously): they kept the whole run
+                    // reachable (its evaluator with every evaluation clip, its learner) through the release below, which freed
+                    // nothing of it (a heap dump), and after the last run past the compare's end. Yielding unwinds them first.
+                    await Task.Yield();
                     // Nothing of this run is referenced any more: give its memory back before the next run starts.
                     source = null;
                     var (before, after, managed) = Stella.Core.Diagnostics.ProcessMemory.Release();
+                    RunReleased?.Invoke();
                     log(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"  memory after the run: resident {before:0} MB, {after:0} MB once released (managed objects {managed:0} MB)"));
                 }
                 else
