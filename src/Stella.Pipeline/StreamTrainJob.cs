@@ -104,8 +104,8 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         if (config.Warmup is not null)
         {
             warmup = await new Warmup.WarmupJob(config, Warmup.WarmupJob.CacheRoot(config, outDir), log) { Progress = Progress, EvalSource = Source, EvalCache = evalCache }.RunAsync(cancellationToken).ConfigureAwait(false);
-            // A warm-up that trained finished on another thread and would run the whole continual run inline inside its own finished
-            // frames, keeping the warm-up's data and models reachable to the end (as a compare kept each run; CompareJob): unwind first.
+            // A warm-up that trained finished on another thread, and this run's set-up (learner, evaluation clips) would go on inline
+            // inside its finished frames, its evaluator and clips still reachable, until the first real wait (as in CompareJob): unwind first.
             await Task.Yield();
         }
 

@@ -152,7 +152,8 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
                     log($"[{n}/{entries.Count * seeds.Count}] {(resume ? "resuming" : "running")} {what}, seed {seed} -> {runDir}");
                     // An augmented config's shards keep the media of its augmentation (their own folder: the augmentation is in their hash).
                     var source = FromShards ? await ShardsFor(config, seed, ct).ConfigureAwait(false) : null;
-                    // The job is a temporary, never a local: a local would be hoisted into this method's state machine and kept to the end.
+                    // The job is a temporary, never a local: a local may be hoisted into this method's state machine (always in Debug)
+                    // and kept through the release below.
                     await Starting(new StreamTrainJob(config, runDir, line => log($"  {line}")) { Source = source }).RunAsync(resume, ct).ConfigureAwait(false);
                     // The rest of this loop ran inline on the thread that finished the run, inside the run's own finished frames
                     // (an async method's completion runs its awaiter's continuation synchronously): they kept the whole run

@@ -149,6 +149,8 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
             Source = source, Progress = Progress, AfterStep = AfterStep, EvalCache = EvalCache,
             ResumeHint = "run the same command again, without --resume: the warm-up continues from this checkpoint",
         }.RunAsync(resume, ct).ConfigureAwait(false);
+        // Unwind the finished phase's frames (they hold its evaluator and clips) before the next phase builds its own (CompareJob).
+        await Task.Yield();
         File.WriteAllText(Path.Combine(dir, "warmup.json"), JsonSerializer.Serialize(
             new { phase = name, method = phase.Method, epochs = phase.EpochsPerTask, learning_rate = phase.LearningRate, batch_size = phase.BatchSize, clips, init = phase.Init, seed = phase.Seed, model = phase.Model },
             Json));
