@@ -9,7 +9,7 @@ internal static class StreamTrainCommand
     public static Command Create()
     {
         var config = new Option<string>("--config") { Description = "Job config (YAML).", DefaultValueFactory = _ => "pipelines/synth.yaml" };
-        var method = new Option<string?>("--method") { Description = "Learner: finetune, er, der++, lump, mir, stella, stella-plus, random, lpis-only, rca-only, multitask. Default: the config's (stella)." };
+        var method = new Option<string?>("--method") { Description = "Learner: finetune, er, der++, lump, mir, gmed, cls-er, esmer, stella, stella-plus, random, lpis-only, rca-only, multitask. Default: the config's (stella)." };
         var output = new Option<string?>("--out") { Description = "Run folder. Default: runs/<config name>-<method>-s<seed>." };
         var seed = new Option<int?>("--seed") { Description = "Seed. Default: the config's (0)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };

@@ -28,6 +28,27 @@ public sealed class CheckpointTests
         }
 
         Assert.Equal(expected.Steps, actual.Steps);
+        // The extra models and statistics of CLS-ER and ESMER are state too.
+        var extra = (expected, actual) switch
+        {
+            (ClsErLearner e, ClsErLearner a) => [(e.Plastic, a.Plastic), (e.Stable, a.Stable)],
+            (EsmerLearner e, EsmerLearner a) => [(e.Semantic, a.Semantic)],
+            _ => new List<(EmaModel, EmaModel)>(),
+        };
+        foreach (var (e, a) in extra)
+        {
+            foreach (var (pe, pa) in e.Model.parameters().Zip(a.Model.parameters()))
+            {
+                Assert.True(pe.equal(pa).all().item<bool>(), $"{e.Name} differs");
+            }
+        }
+
+        if (expected is EsmerLearner esmer)
+        {
+            Assert.Equal(esmer.MeanLoss, ((EsmerLearner)actual).MeanLoss);
+            Assert.True(esmer.MeanLoss > 0);
+        }
+
         if (expected.Memory is null)
         {
             Assert.Null(actual.Memory);
@@ -55,6 +76,9 @@ public sealed class CheckpointTests
     [InlineData("der++")]
     [InlineData("mir")]
     [InlineData("lump")]
+    [InlineData("gmed")]
+    [InlineData("cls-er")]
+    [InlineData("esmer")]
     public async Task ResumeAfterACrash_EqualsAnUninterruptedRun_Bitwise(string method)
     {
         const int Total = 6, Crash = 3;

@@ -7,7 +7,7 @@ public sealed class LearnerGcPressureTests
     /// <summary>
     /// The training path leaves nothing to the finalizer (no tensor outside a scope, no temporary Scalar: TorchSharp's operators make
     /// one for every number and for the hidden alpha of a + b, and its Adam.step about nine a parameter). Here a second thread collects
-    /// and finalizes without pause while STELLA, DER++ and LUMP (numbers mixed into tensors every step) train; the steps must finish (a
+    /// and finalizes without pause while STELLA, DER++, LUMP, GMED, CLS-ER and ESMER (numbers mixed into tensors every step) train; the steps must finish (a
     /// use-after-free crashes the test host or fails a native check) and give bitwise the losses and weights of the same steps without
     /// that pressure.
     /// </summary>
@@ -15,6 +15,9 @@ public sealed class LearnerGcPressureTests
     [InlineData("stella")]
     [InlineData("der++")]
     [InlineData("lump")]
+    [InlineData("gmed")]
+    [InlineData("cls-er")]
+    [InlineData("esmer")]
     public void Learner_UnderConstantCollection_TrainsAsWithout(string method)
     {
         // The batches are made before the collector starts (the test's own helper is not under test) and freed at the end.

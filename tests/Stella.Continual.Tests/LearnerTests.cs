@@ -53,6 +53,113 @@ public sealed class LearnerTests
     }
 
     [Fact]
+    public void ExtraModels_OfClsErAndEsmer_CountAgainstTheMemoryBudget()
+    {
+        var options = new LearnerOptions { MemoryBytes = 4L * 1024 * 1024 };
+        using var er = LearnerFactory.Create("er", new Model.ModelTrainer(TinyStream.Config), options);
+        using var clser = LearnerFactory.Create("cls-er", new Model.ModelTrainer(TinyStream.Config), options);
+        using var esmer = LearnerFactory.Create("esmer", new Model.ModelTrainer(TinyStream.Config), options);
+        var model = 4L * er.Trainer.Backbone.parameters().Sum(p => p.numel());
+        Assert.Equal(0, er.ExtraModelBytes);
+        Assert.Equal(2 * model, clser.ExtraModelBytes);
+        Assert.Equal(model, esmer.ExtraModelBytes);
+        Assert.Equal((int)(options.MemoryBytes / er.ItemBytes), er.Memory!.Capacity);
+        Assert.Equal((int)((options.MemoryBytes - (2 * model)) / clser.ItemBytes), clser.Memory!.Capacity);
+        Assert.Equal((int)((options.MemoryBytes - model) / esmer.ItemBytes), esmer.Memory!.Capacity);
+        Assert.True(clser.Memory.Capacity < esmer.Memory.Capacity && esmer.Memory.Capacity < er.Memory.Capacity);
+
+        // A budget the extra models alone fill is refused with what they take.
+        var tight = new LearnerOptions { MemoryBytes = model };
+        var e = Assert.Throws<Stella.Core.UserInputException>(() => LearnerFactory.Create("cls-er", new Model.ModelTrainer(TinyStream.Config), tight));
+        Assert.Contains("cls-er: its extra models take", e.Message);
+        Assert.Contains("raise memory_mib", e.Message);
+    }
+
+    [Fact]
+    public void Gmed_EditsTheItemsItReplays_AndOnlyByItsEdit()
+    {
+        // Step 0 fills the memory with batch 0 (no replay); steps 1-2 replay and edit. With stride 0 nothing may change the items.
+        static IReadOnlyList<(string Clip, float[] Audio, float[] Video)> Items(double stride)
+        {
+            using var learner = LearnerFactory.Create("gmed", new Model.ModelTrainer(TinyStream.Config, new Model.StellaOptions { Seed = 1, LearningRate = 1e-3 }),
+                new LearnerOptions { MemoryItems = 4, Seed = 1, GmedStride = stride });
+            var steps = Enumerable.Range(0, 3).Select(k => learner.Step(TinyStream.Batch(k))).ToList();
+            Assert.Equal([0, 4, 4], steps.Select(s => s.Replayed));
+            return learner.Memory!.Items.Select(i => (i.ClipId, i.AudioPatches, i.VideoPatches)).ToList();
+        }
+
+        var original = Enumerable.Range(0, 3).SelectMany(k =>
+        {
+            var batch = TinyStream.Batch(k);
+            using var audio = batch.Audio.contiguous();
+            using var video = batch.Video.contiguous();
+            var (a, v) = (audio.data<float>().ToArray(), video.data<float>().ToArray());
+            var (na, nv) = (a.Length / 4, v.Length / 4);
+            return Enumerable.Range(0, 4).Select(i => (Clip: batch.ClipIds[i], Audio: a[(i * na)..((i + 1) * na)], Video: v[(i * nv)..((i + 1) * nv)])).ToList();
+        }).ToDictionary(r => r.Clip);
+        var edited = Items(0.1);
+        var untouched = Items(0);
+        Assert.Equal(untouched.Select(i => i.Clip), edited.Select(i => i.Clip));
+        Assert.All(untouched, i => Assert.Equal(original[i.Clip].Audio, i.Audio));
+        // Items of batch 0 were replayed (edited) at least once; each edit is small (a fraction of the gradient) and finite.
+        var changed = edited.Where(i => !original[i.Clip].Audio.SequenceEqual(i.Audio) || !original[i.Clip].Video.SequenceEqual(i.Video)).ToList();
+        Assert.Contains(changed, i => i.Clip.StartsWith("clip-0-", StringComparison.Ordinal));
+        Assert.All(changed, i =>
+        {
+            var largest = i.Audio.Zip(original[i.Clip].Audio).Max(p => Math.Abs(p.First - p.Second));
+            Assert.True(float.IsFinite(largest) && largest > 0 && largest < 1, $"{i.Clip}: largest change {largest}");
+        });
+    }
+
+    [Fact]
+    public void ClsEr_KeepsTwoAveragesThatDrawApart_AtTheirOwnRates()
+    {
+        using var learner = (ClsErLearner)TinyStream.Learner("cls-er");
+        var start = learner.Trainer.Backbone.parameters().Select(p => p.detach().clone()).ToList();
+        Assert.All(learner.Plastic.Model.parameters().Zip(start), p => Assert.True(p.First.equal(p.Second).all().item<bool>()));
+        for (var k = 0; k < 6; k++)
+        {
+            learner.Step(TinyStream.Batch(k));
+        }
+
+        static bool Same(IEnumerable<TorchSharp.Modules.Parameter> a, IEnumerable<torch.Tensor> b) => a.Zip(b).All(p => p.First.equal(p.Second).all().item<bool>());
+        var working = learner.Trainer.Backbone.parameters().Select(p => p.detach()).ToList();
+        Assert.False(Same(learner.Plastic.Model.parameters(), start), "the plastic model never updated");
+        Assert.False(Same(learner.Plastic.Model.parameters(), working), "the plastic model is the working model");
+        Assert.False(Same(learner.Plastic.Model.parameters(), learner.Stable.Model.parameters().Select(p => p.detach())), "plastic and stable are the same");
+        Assert.All(learner.Plastic.Model.parameters(), p => Assert.False(p.requires_grad));
+    }
+
+    [Fact]
+    public void Esmer_KeepsClipsAboveTheLossMarginOutOfTheMemory()
+    {
+        // Margin 1.2 (the authors' is 2.5): every clip whose loss under the semantic memory is above 1.2x the running mean is kept
+        // out, so the rule bites on ordinary batches (the mean starts low: it ramps in from 0); a memory of 50 holds every clip offered.
+        using var learner = (EsmerLearner)LearnerFactory.Create("esmer", new Model.ModelTrainer(TinyStream.Config, new Model.StellaOptions { Seed = 1, LearningRate = 1e-3 }),
+            new LearnerOptions { MemoryItems = 50, Seed = 1, EsmerLossMargin = 1.2 });
+        learner.Step(TinyStream.Batch(0));
+        Assert.Equal(0, learner.LastExcluded); // no running mean yet
+        Assert.True(learner.MeanLoss > 0);
+        var excluded = 0;
+        for (var k = 1; k < 10; k++)
+        {
+            var (mean, seen) = (learner.MeanLoss * 1.2, learner.Memory!.Seen);
+            learner.Step(TinyStream.Batch(k));
+            var high = learner.LastClipLosses.Select((loss, i) => (loss, i)).Where(p => p.loss > mean).Select(p => $"clip-{k}-{p.i}").ToList();
+            Assert.Equal(high.Count, learner.LastExcluded);
+            Assert.Equal(seen + 4 - high.Count, learner.Memory.Seen);
+            for (var i = 0; i < 4; i++)
+            {
+                Assert.Equal(!high.Contains($"clip-{k}-{i}"), learner.Memory.Items.Any(item => item.ClipId == $"clip-{k}-{i}"));
+            }
+
+            excluded += high.Count;
+        }
+
+        Assert.InRange(excluded, 1, 35);
+    }
+
+    [Fact]
     public void AvmOnly_TrainsTheAvm_AndLeavesTheBackboneAsItWas()
     {
         using var learner = TinyStream.Learner("avm-only");

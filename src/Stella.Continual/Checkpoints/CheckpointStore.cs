@@ -73,6 +73,7 @@ public sealed class CheckpointStore
         var temp = Path.Combine(_root, $".{name}.{Guid.NewGuid():N}.tmp");
         Directory.CreateDirectory(temp);
         var files = learner.Trainer.SaveState(temp).ToList();
+        files.AddRange(learner.SaveExtraState(temp));
         if (RunState is { } runState)
         {
             await File.WriteAllTextAsync(Path.Combine(temp, RunStateName), runState(), cancellationToken).ConfigureAwait(false);
@@ -131,6 +132,7 @@ public sealed class CheckpointStore
 
         var manifest = Verify(dir, learner.Name);
         learner.Trainer.LoadState(dir);
+        learner.LoadExtraState(dir);
         RehearsalMemory? memory = null;
         if (manifest.Memory is { } state)
         {

@@ -13,18 +13,44 @@ namespace Stella.Continual.Learning;
 /// </summary>
 public abstract class Learner : IDisposable
 {
-    /// <summary>Creates the learner; <paramref name="itemBytes"/> is the payload of one memory item (0: no memory).</summary>
-    protected Learner(string name, ModelTrainer trainer, LearnerOptions options, long itemBytes)
+    /// <summary>
+    /// Creates the learner; <paramref name="itemBytes"/> is the payload of one memory item (0: no memory). <paramref name="extraModelBytes"/>
+    /// is what the method's extra models take (CLS-ER's two, ESMER's one): they count against the same memory budget in bytes, so
+    /// the memory holds what is left of it (unless a number of items is set).
+    /// </summary>
+    protected Learner(string name, ModelTrainer trainer, LearnerOptions options, long itemBytes, long extraModelBytes = 0)
     {
         Name = name;
         Trainer = trainer;
         Options = options;
         ItemBytes = itemBytes;
+        ExtraModelBytes = extraModelBytes;
         if (itemBytes > 0)
         {
-            var capacity = options.MemoryItems ?? MemoryItem.CapacityFor(options.MemoryBytes, itemBytes);
+            var left = options.MemoryBytes - extraModelBytes;
+            if (options.MemoryItems is null && left < itemBytes)
+            {
+                throw new Stella.Core.UserInputException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"{name}: its extra models take {extraModelBytes / 1048576.0:0.0} MiB of the memory budget ({options.MemoryBytes / 1048576.0:0.0} MiB), which leaves no room for one item of {itemBytes / 1048576.0:0.00} MiB; raise memory_mib"));
+            }
+
+            var capacity = options.MemoryItems ?? MemoryItem.CapacityFor(left, itemBytes);
             Memory = new RehearsalMemory(capacity, options.Seed);
         }
+    }
+
+    /// <summary>Bytes of the method's extra models (0 for most), counted in the memory budget.</summary>
+    public long ExtraModelBytes { get; }
+
+    /// <summary>
+    /// Writes the method's own state beyond the trainer and the memory (extra models, running statistics) into a checkpoint folder;
+    /// returns the files written (relative names). None for most learners.
+    /// </summary>
+    public virtual IReadOnlyList<string> SaveExtraState(string dir) => [];
+
+    /// <summary>Loads what <see cref="SaveExtraState"/> wrote.</summary>
+    public virtual void LoadExtraState(string dir)
+    {
     }
 
     /// <summary>Method name, as on the command line.</summary>
@@ -117,8 +143,14 @@ public abstract class Learner : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        DisposeExtra();
         Trainer.Dispose();
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees the method's own native state (extra models).</summary>
+    protected virtual void DisposeExtra()
+    {
     }
 
     /// <summary>The method's scoring (learners that select patches).</summary>
@@ -180,11 +212,16 @@ public abstract class Learner : IDisposable
     /// <summary>Row <paramref name="i"/> of an index tensor as ints.</summary>
     protected static int[] IndexRow(Tensor t, int i) => t[i].cpu().data<long>().ToArray().Select(v => (int)v).ToArray();
 
-    /// <summary>Offers every row of the batch to the memory.</summary>
-    protected void Store(StreamBatch batch, Func<int, MemoryItem> make)
+    /// <summary>Offers every row of the batch to the memory (those <paramref name="include"/> accepts, when given; the others are not seen).</summary>
+    protected void Store(StreamBatch batch, Func<int, MemoryItem> make, Func<int, bool>? include = null)
     {
         for (var i = 0; i < batch.Count; i++)
         {
+            if (include is not null && !include(i))
+            {
+                continue;
+            }
+
             var row = i;
             Memory!.Offer(() =>
             {

@@ -7,7 +7,7 @@ public static class LearnerFactory
 {
     /// <summary>Every method name, in the thesis' table order.</summary>
     public static readonly IReadOnlyList<string> Names =
-        ["finetune", "er", "der++", "lump", "mir", "stella", "stella-plus", "random", "lpis-only", "rca-only", "multitask", "avm-only"];
+        ["finetune", "er", "der++", "lump", "mir", "gmed", "cls-er", "esmer", "stella", "stella-plus", "random", "lpis-only", "rca-only", "multitask", "avm-only"];
 
     /// <summary>Creates the learner <paramref name="name"/> around <paramref name="trainer"/> (which it then owns).</summary>
     public static Learner Create(string name, ModelTrainer trainer, LearnerOptions options) => name.ToLowerInvariant() switch
@@ -19,6 +19,9 @@ public static class LearnerFactory
         "der++" or "derpp" => new ExperienceReplayLearner(trainer, options, penalty: true),
         "lump" => new LumpLearner(trainer, options),
         "mir" => new MirLearner(trainer, options),
+        "gmed" => new GmedLearner(trainer, options),
+        "cls-er" or "clser" => new ClsErLearner(trainer, options),
+        "esmer" => new EsmerLearner(trainer, options),
         "stella" => new StellaLearner(trainer, options, SelectionKind.Stella, plus: false),
         "stella-plus" or "stella+" => new StellaLearner(trainer, options, SelectionKind.Stella, plus: true),
         "random" => new StellaLearner(trainer, options, SelectionKind.Random, plus: false),

@@ -55,6 +55,9 @@ public sealed class StepWork : IDisposable
     /// <summary>What the backbone step returned (training stage).</summary>
     public TrainOutcome? Trained { get; set; }
 
+    /// <summary>Rows of the batch the method keeps out of the memory (ESMER's high-loss clips); null: none.</summary>
+    public bool[]? KeepOutOfMemory { get; set; }
+
     /// <summary>The step's losses, for the log.</summary>
     public LearnerStep? Result { get; set; }
 

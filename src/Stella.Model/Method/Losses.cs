@@ -29,6 +29,25 @@ public static class Losses
         return sum.Over(2);
     }
 
+    /// <summary>
+    /// The InfoNCE of <see cref="InfoNce"/> row by row [B]: each pair's own (audio -> video + video -> audio) / 2 against the batch's
+    /// other rows; their mean is <see cref="InfoNce"/>. ESMER weighs the loss of each clip with it.
+    /// </summary>
+    public static Tensor InfoNceRows(Tensor audio, Tensor video, double tau = 0.05)
+    {
+        using var a = nn.functional.normalize(audio, 2, -1);
+        using var v = nn.functional.normalize(video, 2, -1);
+        using var vt = v.t();
+        using var similarity = a.matmul(vt);
+        using var logits = similarity.Over(tau);
+        using var logitsT = logits.t();
+        using var target = TensorOps.Range(0, audio.shape[0], audio.device);
+        using var audioToVideo = nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.None);
+        using var videoToAudio = nn.functional.cross_entropy(logitsT, target, reduction: nn.Reduction.None);
+        using var sum = audioToVideo.Plus(videoToAudio);
+        return sum.Over(2);
+    }
+
     /// <summary>DER++ penalty: MSE of the stored pooled embeddings of replayed items against the current ones, audio plus video.</summary>
     public static Tensor DerPenalty(Tensor storedAudio, Tensor storedVideo, Tensor currentAudio, Tensor currentVideo)
     {

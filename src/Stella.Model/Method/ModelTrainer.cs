@@ -229,6 +229,54 @@ public sealed class ModelTrainer : IDisposable
         return new Restore(Backbone, saved);
     }
 
+    /// <summary>
+    /// A copy of the backbone (same weights, no gradient) for the learners that keep extra models (CLS-ER's plastic and stable
+    /// models, ESMER's semantic memory). Built under the initialisation lock and reseeded as the trainer was, so making one never
+    /// moves torch's process-wide generator in a way another thread's build could see; its weights are overwritten at once.
+    /// </summary>
+    public Backbone CopyBackbone()
+    {
+        Backbone copy;
+        lock (InitGate)
+        {
+            torch.manual_seed((long)Options.Seed);
+            copy = new Backbone(Config).to(Device);
+        }
+
+        using var noGrad = torch.no_grad();
+        foreach (var (target, source) in copy.parameters().Zip(Backbone.parameters()))
+        {
+            target.copy_(source);
+            target.requires_grad = false;
+        }
+
+        foreach (var (target, source) in copy.buffers().Zip(Backbone.buffers()))
+        {
+            target.copy_(source);
+        }
+
+        copy.InterPositionLearned = Backbone.InterPositionLearned;
+        return copy;
+    }
+
+    /// <summary>Bytes of the backbone's weights (float32): what one extra model costs.</summary>
+    public long BackboneBytes => 4L * Backbone.parameters().Sum(p => p.numel());
+
+    /// <summary>
+    /// The gradient of the training loss (MAE + weight x InfoNCE, batch mean, fresh random masks) with respect to the given patches,
+    /// at the current weights; no weight gradient is kept. GMED edits its memory items along it.
+    /// </summary>
+    public (Tensor Audio, Tensor Video) InputGradients(Tensor audio, Tensor audioIndices, Tensor video, Tensor videoIndices)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var a = audio.detach().requires_grad_(true);
+        using var v = video.detach().requires_grad_(true);
+        var output = Backbone.Pretrain(a, audioIndices, v, videoIndices, _generator, Options.MaskRatio);
+        var loss = TotalLoss(output);
+        var grads = torch.autograd.grad([loss], [a, v]);
+        return (grads[0].detach().MoveToOuterDisposeScope(), grads[1].detach().MoveToOuterDisposeScope());
+    }
+
     /// <summary>The generator of every random choice of training (masking, selection, negatives).</summary>
     public Generator Generator => _generator;
 

@@ -250,6 +250,7 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
             new("peak RSS (MB)", r => r.Efficiency.PeakRssMb ?? double.NaN, false),
             new("model state (MB)", r => r.Efficiency.ModelStateMb ?? double.NaN, false),
             new("memory items", r => r.Efficiency.MemoryItems ?? double.NaN, true),
+            new("extra models (MB)", r => r.Efficiency.ExtraModelsMb, false),
         };
         Table(md, csv, "Table 2.2: efficiency", "efficiency", rows, efficiency);
         var ablation = rows.Where(r => Ablation.Contains(r.Method)).ToList();

@@ -67,6 +67,7 @@ public static class Results
                 TrainClips = state.TrainClips,
                 MemoryItems = learner.Memory?.Count,
                 MemoryItemBytes = learner.ItemBytes,
+                ExtraModelsMb = Math.Round(learner.ExtraModelBytes / (1024.0 * 1024), 1),
             },
             Quarantined = quarantined,
             ConfigHash = config.Hash(),

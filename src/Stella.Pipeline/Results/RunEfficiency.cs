@@ -34,4 +34,7 @@ public sealed record RunEfficiency
 
     /// <summary>Bytes of one memory item.</summary>
     [JsonPropertyName("memory_item_bytes")] public long MemoryItemBytes { get; init; }
+
+    /// <summary>MB of the method's extra models (CLS-ER's plastic and stable model, ESMER's semantic memory; 0 for the others), held within the memory budget.</summary>
+    [JsonPropertyName("extra_models_mb")] public double ExtraModelsMb { get; init; }
 }
