@@ -20,13 +20,21 @@ internal static class CompareCommand
             Description = "LABEL=CONFIG: also run CONFIG (its own method, every seed, the same clips) under LABEL, compared and paired like a method; repeatable. E.g. stella-avm=pipelines/synth-avm.yaml.",
             Arity = ArgumentArity.ZeroOrMore,
         };
+        var memoryItems = new Option<string?>("--memory-items")
+        {
+            Description = "Memory sweep (thesis Fig. 2.6): comma-separated memory sizes in items, e.g. 16,32,64; every method x seed runs at each size (runs/<method>-m<size>-s<seed>/) and memory.md, memory.csv and plots/memory_size.png are written instead of compare.md.",
+        };
+        var taskOrders = new Option<int>("--task-orders")
+        {
+            Description = "Task-order study (thesis Sec. 2.12): every method x seed runs in K seeded permutations of the task order (runs/<method>-o<k>-s<seed>/); orders.md and orders.csv are written instead of compare.md.",
+        };
         var fromClips = new Option<bool>("--from-clips") { Description = "Decode the clips in every run instead of preprocessing each seed's clips once into patch shards (same results, slower)." };
         var command = new Command("compare",
             "Run each method with each seed (finished runs are kept, interrupted ones resume), then write Table 2.1/2.2/2.3-style tables " +
             "(mean ± std over seeds, best in bold, second underlined) as Markdown and CSV, with A/F and modality-gap plots, and each method's " +
             "paired differences against --reference with 95% intervals over seeds and over clips and a verdict.")
         {
-            methods, seeds, config, output, fromClips, init, reference, variant,
+            methods, seeds, config, output, fromClips, init, reference, variant, memoryItems, taskOrders,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -40,12 +48,16 @@ internal static class CompareCommand
                 throw new Stella.Core.UserInputException("--reference: name at least one method");
             }
 
+            var sizes = (parse.GetValue(memoryItems) ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw new Stella.Core.UserInputException($"--memory-items: '{s}' is not an integer"))
+                .ToList();
             using var stop = new StopSignals(ct);
             await new CompareJob(parse.GetValue(config)!, methodList, seedList, parse.GetValue(output)!, line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}"))
             {
                 FromShards = !parse.GetValue(fromClips), Reference = references[0], References = references[1..],
                 Variants = (parse.GetValue(variant) ?? []).Select(CompareVariant.Parse).ToList(),
                 Init = parse.GetValue(init) is { } i ? Path.GetFullPath(i) : null,
+                MemorySizes = sizes, TaskOrders = parse.GetValue(taskOrders),
             }.RunAsync(stop.Token);
             return 0;
         });

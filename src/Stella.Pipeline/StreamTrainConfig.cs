@@ -106,6 +106,13 @@ public sealed class StreamTrainConfig
     /// </summary>
     public Augment.AugmentOptions Augment { get; set; } = new();
 
+    /// <summary>
+    /// The order the tasks are trained in, as the manifest's task indices (<c>task_order: [2, 0, 3, 1]</c>: a permutation of all of
+    /// them); results list the tasks in this order. Default: unset, the manifest's order. <c>stella compare --task-orders K</c> sets it
+    /// (thesis Sec. 2.12).
+    /// </summary>
+    public List<int>? TaskOrder { get; set; }
+
     /// <summary>Media files with both streams (MP4), the default.</summary>
     public const string ClipsSource = "clips";
 
@@ -228,6 +235,8 @@ public sealed class StreamTrainConfig
             + (Warmup is null ? string.Empty : $"|warmup={Warmup.Key()}")
             // and the augmentations, only when one is on.
             + (Augment is { Any: true } ? $"|augment={Augment}" : string.Empty)
+            // and the task order,
+            + (TaskOrder is null ? string.Empty : $"|order={string.Join(",", TaskOrder)}")
             // and the authors' layout.
             + (Source == ClipsSource && DataHome is null ? string.Empty : $"|source={Source}|{DataHome}");
         return ShortHash(key, 16);

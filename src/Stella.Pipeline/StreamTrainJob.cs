@@ -134,6 +134,11 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
             throw new UserInputException($"augment ({config.Augment}) needs a clip source with media (clips, or compact shards preprocessed with it)");
         }
 
+        if (config.TaskOrder is { } order)
+        {
+            source = new TaskOrderSource(source, order);
+        }
+
         var manifest = source.Manifest;
         var model = ModelConfig.Preset(config.Model);
         Directory.CreateDirectory(outDir);
@@ -149,6 +154,11 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
         else if (config.Init is { } init)
         {
             Stella.Model.Weights.InitWeights.Apply(learner.Trainer, config.Resolve(init), log);
+        }
+
+        if (warmup is not null || config.Init is not null)
+        {
+            learner.InitialWeightsLoaded();
         }
 
         var position = resume ? await checkpoints.LoadAsync(learner, cancellationToken).ConfigureAwait(false) : null;

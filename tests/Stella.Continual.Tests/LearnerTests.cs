@@ -75,6 +75,32 @@ public sealed class LearnerTests
         Assert.Contains("raise memory_mib", e.Message);
     }
 
+    [Theory]
+    [InlineData("cls-er")]
+    [InlineData("esmer")]
+    public void Averages_StartFromTheInitialWeights_LoadedAfterTheLearnerWasMade(string method)
+    {
+        // stream-train loads a warm-up's or init's weights into the trainer after the learner exists; the averages must follow.
+        using var learner = TinyStream.Learner(method);
+        using var other = new Model.ModelTrainer(TinyStream.Config, new Model.StellaOptions { Seed = 99 });
+        using (torch.no_grad())
+        {
+            foreach (var (target, source) in learner.Trainer.Backbone.parameters().Zip(other.Backbone.parameters()))
+            {
+                target.copy_(source);
+            }
+        }
+
+        learner.InitialWeightsLoaded();
+        var averages = learner switch
+        {
+            ClsErLearner c => new[] { c.Plastic, c.Stable },
+            EsmerLearner e => [e.Semantic],
+            _ => throw new InvalidOperationException(method),
+        };
+        Assert.All(averages, a => Assert.All(a.Model.parameters().Zip(other.Backbone.parameters()), p => Assert.True(p.First.equal(p.Second).all().item<bool>(), a.Name)));
+    }
+
     [Fact]
     public void Gmed_EditsTheItemsItReplays_AndOnlyByItsEdit()
     {

@@ -125,4 +125,28 @@ public sealed class ManifestTests
         Assert.Equal(2, e.Row);
         Assert.Contains("'/m/nope' is not in the ontology", e.Message);
     }
+    [Fact]
+    public void Reordered_RenumbersTheTasks_KeepsEachTasksClipsInOrder_AndRefusesWhatIsNoOrder()
+    {
+        var tasks = new TaskMap("b", [new TaskDefinition("t0", ["a"]), new TaskDefinition("t1", ["b"]), new TaskDefinition("t2", ["c"])]);
+        var clips = new List<ClipRecord>
+        {
+            new("w", "w.mp4", "z", -1, ClipSplit.Base),
+            new("a1", "a1.mp4", "a", 0, ClipSplit.Train), new("a2", "a2.mp4", "a", 0, ClipSplit.Retrieval),
+            new("b1", "b1.mp4", "b", 1, ClipSplit.Train),
+            new("c1", "c1.mp4", "c", 2, ClipSplit.Train), new("c2", "c2.mp4", "c", 2, ClipSplit.Train),
+        };
+        var manifest = new ClipManifest("m.csv", tasks, clips).Reordered([2, 0, 1]);
+
+        Assert.Equal(["t2", "t0", "t1"], manifest.Tasks.Tasks.Select(t => t.Name));
+        Assert.Equal(0, manifest.Tasks.TaskOf("c"));
+        Assert.Equal(["w", "c1", "c2", "a1", "a2", "b1"], manifest.Clips.Select(c => c.ClipId));
+        Assert.Equal([-1, 0, 0, 1, 1, 2], manifest.Clips.Select(c => c.Task));
+
+        foreach (var bad in new[] { new[] { 0, 1 }, [0, 0, 1], [0, 1, 3] })
+        {
+            var e = Assert.Throws<UserInputException>(() => new ClipManifest("m.csv", tasks, clips).Reordered(bad));
+            Assert.Equal($"task_order [{string.Join(", ", bad)}] is not an order of the 3 tasks of m.csv: list each of 0..2 once", e.Message);
+        }
+    }
 }

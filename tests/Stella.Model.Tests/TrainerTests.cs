@@ -24,6 +24,32 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public void InputGradients_ReachEveryPatch_TheMaskedOnesThroughTheTarget_AndLeaveNoWeightGradient()
+    {
+        // 80% of the tokens are masked: they reach the loss only as reconstruction targets. GMED's edit needs their gradient too
+        // (the authors' target is the input itself), so none may come back zero.
+        using var trainer = new ModelTrainer(Micro.Config, new StellaOptions { Seed = 3 });
+        var (audio, video) = Micro.Batch(4, 9);
+        using var ia = Backbone.AllIndices(4, Micro.Config.AudioTokens, CPU);
+        using var iv = Backbone.AllIndices(4, Micro.Config.VideoTokens, CPU);
+        trainer.Backbone.zero_grad();
+        var (ga, gv) = trainer.InputGradients(audio, ia, video, iv);
+        using (ga)
+        using (gv)
+        using (var tokenA = ga.abs().sum(-1))
+        using (var tokenV = gv.abs().sum(-1))
+        {
+            Assert.Equal(audio.shape, ga.shape);
+            Assert.Equal(0, tokenA.eq(0).sum().item<long>());
+            Assert.Equal(0, tokenV.eq(0).sum().item<long>());
+        }
+
+        Assert.All(trainer.Backbone.parameters(), p => Assert.True(p.grad is null || p.grad.abs().sum().item<float>() == 0f));
+        audio.Dispose();
+        video.Dispose();
+    }
+
+    [Fact]
     public void TrainOnAllPatches_OnAFixedBatch_InfoNceLeavesChanceLevel()
     {
         // Guards against the collapse seen with the default patch-embedding init: pooled embeddings of all clips nearly equal

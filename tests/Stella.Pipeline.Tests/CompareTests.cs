@@ -186,6 +186,112 @@ public sealed class CompareTests
     }
 
     [Fact]
+    public async Task Compare_MemorySweep_WritesATablePerSize_AndThePlot()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "stella-pipeline-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var config = Path.Combine(dir, "job.yaml");
+        await File.WriteAllTextAsync(config, "name: t\nmanifest: missing/manifest.csv\n");
+        // avg A (a->v) is 7/12 of the R@10 A given: er at 16 items 7 and 14, der++ 3.5 and 3.5; at 32 items er 21 and 21.
+        foreach (var (m, a1, a2) in new[] { ("er-m16", 12.0, 24.0), ("der++-m16", 6.0, 6.0), ("er-m32", 36.0, 36.0), ("der++-m32", 6.0, 12.0) })
+        {
+            FakeRun(dir, m, 1, a1, 5, 10);
+            FakeRun(dir, m, 2, a2, 5, 10);
+        }
+
+        var lines = new List<string>();
+        var md = await new CompareJob(config, ["er", "der++"], [1, 2], dir, lines.Add) { MemorySizes = [32, 16] }.RunAsync(CancellationToken.None);
+
+        Assert.Equal(Path.Combine(dir, "memory.md"), md);
+        Assert.Equal(8, lines.Count(l => l.Contains("finished earlier, kept", StringComparison.Ordinal)));
+        var text = await File.ReadAllTextAsync(md);
+        var sections = text.Split("## ");
+        Assert.StartsWith("16 memory items", sections[1]);
+        Assert.StartsWith("32 memory items", sections[2]);
+        var er16 = sections[1].Split('\n').Single(l => l.StartsWith("| er |", StringComparison.Ordinal)).Split('|').Select(c => c.Trim()).ToArray();
+        Assert.Equal("**10.5 ± 4.9**", er16[2]);
+        var csv = await File.ReadAllLinesAsync(Path.Combine(dir, "memory.csv"));
+        Assert.Contains("memory-m32,er,a->v avg A,21,0,2,,,,,,,,", csv);
+        Assert.Contains("memory-m16,der++,a->v avg A,3.5,0,2,,,,,,,,", csv);
+        Assert.True(new FileInfo(Path.Combine(dir, "plots", "memory_size.png")).Length > 1000);
+        Assert.False(File.Exists(Path.Combine(dir, "compare.md")));
+    }
+
+    [Fact]
+    public async Task Compare_TaskOrders_RunEachMethodInSeededOrders_AndSummarizeOverThem()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "stella-pipeline-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var config = Path.Combine(dir, "job.yaml");
+        await File.WriteAllTextAsync(config, "name: t\nmanifest: missing/manifest.csv\nsynth:\n  tasks: 3\n");
+        var orders = CompareJob.Orders(3, 2);
+        Assert.Equal(2, orders.Distinct(new OrderComparer()).Count());
+        Assert.All(orders, o => Assert.NotEqual([0, 1, 2], o));
+        Assert.All(orders, o => Assert.Equal([0, 1, 2], o.Order()));
+        Assert.Equal(orders.Select(o => string.Join(",", o)), CompareJob.Orders(3, 2).Select(o => string.Join(",", o)));
+        foreach (var m in new[] { "er-o1", "er-o2" })
+        {
+            FakeRun(dir, m, 0, 12, 5, 10);
+            FakeRun(dir, m, 1, 24, 5, 10);
+        }
+
+        var lines = new List<string>();
+        var md = await new CompareJob(config, ["er"], [0, 1], dir, lines.Add) { TaskOrders = 2 }.RunAsync(CancellationToken.None);
+
+        var text = await File.ReadAllTextAsync(md);
+        Assert.Contains($"## Order 1: tasks {string.Join(", ", orders[0])}", text);
+        Assert.Contains($"## Order 2: tasks {string.Join(", ", orders[1])}", text);
+        Assert.Contains("## Over all 2 orders (mean ± std over orders and seeds)", text);
+        var csv = await File.ReadAllLinesAsync(Path.Combine(dir, "orders.csv"));
+        Assert.Contains("orders-all,er,a->v avg A,10.5,4.041,4,,,,,,,,", csv);
+        // Each order is a setting of the run: the configs of the two orders hash apart (the kept runs' hash is made up).
+        var hashes = lines.Where(l => l.Contains("was trained with config hash", StringComparison.Ordinal)).Select(l => l.Split(" gives ")[1].Split(' ')[0]).Distinct().ToList();
+        Assert.Equal(4, hashes.Count);
+
+        var e = Assert.Throws<Stella.Core.UserInputException>(() => CompareJob.Orders(2, 2));
+        Assert.Equal("--task-orders 2: 2 tasks have only 1 orders besides their own", e.Message);
+    }
+
+    [Fact]
+    public async Task TaskOrder_TrainsTheTasksInThatOrder_OnTheSameInputs_FromShardsAsFromTheClips()
+    {
+        // Two tasks: the one other order is [1, 0]. Compare trains it from patch shards preprocessed in the manifest's order; a run
+        // from the clips with task_order [1, 0] must see the same windows (each clip keeps its place's window) and give the same results.
+        var data = await TestData.SynthAsync(TestData.Tiny);
+        var manifest = Path.Combine(data, "manifest.csv");
+        var names = Stella.Core.Tasks.TaskMap.Read(Path.Combine(data, "tasks.json")).Tasks.Select(t => t.Name).ToList();
+        var dir = TestData.TempDir();
+        var config = Path.Combine(dir, "job.yaml");
+        await File.WriteAllTextAsync(config, $"name: t\nmanifest: {manifest}\nbatch_size: 4\nworkers: 2\nprobe_per_class: 0\nepochs_per_task: 1\n");
+        await new CompareJob(config, ["finetune"], [0], dir, _ => { }) { TaskOrders = 1 }.RunAsync(CancellationToken.None);
+        var fromShards = RunResults.Read(Path.Combine(dir, "runs", "finetune-o1-s0", "results.json"));
+
+        var clipsDir = TestData.TempDir();
+        var reordered = StreamTrainConfig.Load(config);
+        reordered.Method = "finetune";
+        reordered.TaskOrder = [1, 0];
+        await new StreamTrainJob(reordered, clipsDir, _ => { }).RunAsync(false, CancellationToken.None);
+        var fromClips = RunResults.Read(Path.Combine(clipsDir, "results.json"));
+
+        Assert.Equal([names[1], names[0]], fromClips.Tasks);
+        Assert.Equal(fromClips.Tasks, fromShards.Tasks);
+        Assert.Equal(JsonSerializer.Serialize(fromClips.A2V), JsonSerializer.Serialize(fromShards.A2V));
+        Assert.Equal(JsonSerializer.Serialize(fromClips.V2A), JsonSerializer.Serialize(fromShards.V2A));
+        Assert.Equal(JsonSerializer.Serialize(fromClips.Ranks), JsonSerializer.Serialize(fromShards.Ranks));
+        // The gap is continuous: it moves with any change of the inputs, where four steps rarely move a rank.
+        Assert.Equal(JsonSerializer.Serialize(fromClips.ModalityGap), JsonSerializer.Serialize(fromShards.ModalityGap));
+        Assert.Equal(fromClips.ConfigHash, fromShards.ConfigHash);
+        Assert.NotEqual(new StreamTrainConfig { Manifest = reordered.Manifest }.Hash(), reordered.Hash());
+    }
+
+    private sealed class OrderComparer : IEqualityComparer<int[]>
+    {
+        public bool Equals(int[]? x, int[]? y) => x!.SequenceEqual(y!);
+
+        public int GetHashCode(int[] obj) => string.Join(",", obj).GetHashCode(StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Compare_NoRunOutlivesItsTurn_InTheProcess()
     {
         // A compare trains its runs one after another in one process; each run's job (its learner, evaluator and evaluation clips)

@@ -93,6 +93,13 @@ public sealed class ClsErLearner : Learner
     protected override void RememberCore(StepWork work) => StorePatches(work.Batch);
 
     /// <inheritdoc />
+    public override void InitialWeightsLoaded()
+    {
+        _plastic.CopyFrom(Trainer.Backbone);
+        _stable.CopyFrom(Trainer.Backbone);
+    }
+
+    /// <inheritdoc />
     public override IReadOnlyList<string> SaveExtraState(string dir) => [_plastic.Save(dir), _stable.Save(dir)];
 
     /// <inheritdoc />

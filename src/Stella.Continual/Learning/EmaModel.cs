@@ -58,6 +58,16 @@ public sealed class EmaModel : IDisposable
         return true;
     }
 
+    /// <summary>Starts over as a copy of <paramref name="working"/> (after initial weights were loaded into it).</summary>
+    public void CopyFrom(Backbone working)
+    {
+        using var noGrad = torch.no_grad();
+        foreach (var (average, current) in _model.parameters().Zip(working.parameters()))
+        {
+            average.copy_(current);
+        }
+    }
+
     /// <summary>Writes the weights as <c>{Name}.bin</c> into a checkpoint folder; returns the file name.</summary>
     public string Save(string dir)
     {

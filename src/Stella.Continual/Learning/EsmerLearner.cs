@@ -140,6 +140,9 @@ public sealed class EsmerLearner : Learner
     }
 
     /// <inheritdoc />
+    public override void InitialWeightsLoaded() => _semantic.CopyFrom(Trainer.Backbone);
+
+    /// <inheritdoc />
     public override IReadOnlyList<string> SaveExtraState(string dir)
     {
         // G17 gives the double back bit for bit.

@@ -53,6 +53,14 @@ public abstract class Learner : IDisposable
     {
     }
 
+    /// <summary>
+    /// Called once initial weights (a warm-up's, <c>init:</c>) were loaded into the trainer, before any checkpoint: the methods that
+    /// keep averages of the model start them from those weights, as the authors copy the model they were given.
+    /// </summary>
+    public virtual void InitialWeightsLoaded()
+    {
+    }
+
     /// <summary>Method name, as on the command line.</summary>
     public string Name { get; }
 

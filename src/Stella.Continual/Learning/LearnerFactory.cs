@@ -10,7 +10,21 @@ public static class LearnerFactory
         ["finetune", "er", "der++", "lump", "mir", "gmed", "cls-er", "esmer", "stella", "stella-plus", "random", "lpis-only", "rca-only", "multitask", "avm-only"];
 
     /// <summary>Creates the learner <paramref name="name"/> around <paramref name="trainer"/> (which it then owns).</summary>
-    public static Learner Create(string name, ModelTrainer trainer, LearnerOptions options) => name.ToLowerInvariant() switch
+    public static Learner Create(string name, ModelTrainer trainer, LearnerOptions options)
+    {
+        try
+        {
+            return Make(name, trainer, options);
+        }
+        catch
+        {
+            // A refused learner (unknown name, a memory budget its extra models fill) never took the trainer over.
+            trainer.Dispose();
+            throw;
+        }
+    }
+
+    private static Learner Make(string name, ModelTrainer trainer, LearnerOptions options) => name.ToLowerInvariant() switch
     {
         "finetune" => new FinetuneLearner(trainer, options),
         "multitask" => new MultitaskLearner(trainer, options),

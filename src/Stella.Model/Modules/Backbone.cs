@@ -318,7 +318,7 @@ public sealed class Backbone : nn.Module
     }
 
     // Norm-pix MSE over the masked tokens: the batch loss, and each row's own loss. The target is data (no gradient), built under
-    // no_grad with its temporaries freed at once.
+    // no_grad with its temporaries freed at once, unless the patches themselves require a gradient (GMED's input gradient).
     private static (Tensor Loss, Tensor PerRow) MaeLoss(Tensor prediction, Tensor patches, Tensor mask)
     {
         using var target = NormalizedPatches(patches);
@@ -333,10 +333,12 @@ public sealed class Backbone : nn.Module
         return (total.div(count), rowTotal.div(rowCount));
     }
 
-    // Each patch normalized to zero mean and unit variance (MAE's norm_pix_loss target).
+    // Each patch normalized to zero mean and unit variance (MAE's norm_pix_loss target). Without gradient in training; when the
+    // patches require one (GMED differentiates the loss by its inputs), the gradient also flows through the target, as in the
+    // authors' code, whose target is the input batch itself.
     private static Tensor NormalizedPatches(Tensor patches)
     {
-        using var noGrad = torch.no_grad();
+        using IDisposable? noGrad = patches.requires_grad ? null : torch.no_grad();
         using var mean = patches.mean([-1], keepdim: true);
         using var variance = patches.var(-1, keepdim: true);
         variance.add_(PixelEpsilon, Scalars.One).sqrt_();

@@ -122,7 +122,23 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         return entries;
     }
 
-    /// <summary>Runs what is missing and writes compare.md, compare.csv and the plots; returns compare.md's path.</summary>
+    /// <summary>
+    /// The memory sweep (thesis Fig. 2.6): when set, every method and seed runs once per memory size (in items) instead of the
+    /// config's budget, and the job writes memory.md, memory.csv and plots/memory_size.png instead of compare.md.
+    /// </summary>
+    public IReadOnlyList<int> MemorySizes { get; init; } = [];
+
+    /// <summary>
+    /// The task-order study (thesis Sec. 2.12): when above 0, every method and seed runs in this many seeded permutations of the
+    /// task order (each different from the manifest's and from each other), and the job writes orders.md and orders.csv instead of
+    /// compare.md.
+    /// </summary>
+    public int TaskOrders { get; init; }
+
+    // One setting of the runs: its folder suffix, its title and what it changes in a method's config.
+    private sealed record Setting(string Suffix, string Title, Action<StreamTrainConfig> Apply);
+
+    /// <summary>Runs what is missing and writes compare.md, compare.csv and the plots (or a sweep's files); returns the Markdown's path.</summary>
     public async Task<string> RunAsync(CancellationToken ct)
     {
         if (methods.Count == 0 || seeds.Count == 0)
@@ -130,59 +146,140 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
             throw new Stella.Core.UserInputException("compare needs at least one method and one seed");
         }
 
+        if (MemorySizes.Count > 0 && TaskOrders > 0)
+        {
+            throw new Stella.Core.UserInputException("--memory-items and --task-orders are two studies: run one at a time");
+        }
+
+        if (MemorySizes.Any(m => m < 1))
+        {
+            throw new Stella.Core.UserInputException($"--memory-items {string.Join(",", MemorySizes)}: each size is a number of items, at least 1");
+        }
+
+        if (TaskOrders < 0)
+        {
+            throw new Stella.Core.UserInputException($"--task-orders {TaskOrders}: a number of orders, at least 1");
+        }
+
+        List<Setting> settings = MemorySizes.Count > 0
+            ? [.. MemorySizes.Distinct().Order().Select(m => new Setting($"-m{m}", $"{m} memory items", c => c.MemoryItems = m))]
+            : TaskOrders > 0
+                ? [.. Orders(TaskCount(), TaskOrders).Select((o, k) => new Setting($"-o{k + 1}", $"order {k + 1}: tasks {string.Join(", ", o)}", c => c.TaskOrder = [.. o]))]
+                : [new Setting(string.Empty, string.Empty, _ => { })];
+        var results = await RunAllAsync(settings, ct).ConfigureAwait(false);
+        if (MemorySizes.Count > 0)
+        {
+            return WriteSweep(results, settings, "memory", "Memory size (thesis Fig. 2.6)", "memory_size.png");
+        }
+
+        if (TaskOrders > 0)
+        {
+            return WriteSweep(results, settings, "orders", "Task orders (thesis Sec. 2.12)", null);
+        }
+
+        return Write(results.ToDictionary(r => (r.Key.Method, r.Key.Seed), r => r.Value));
+    }
+
+    private async Task<Dictionary<(string Method, string Setting, int Seed), RunResults>> RunAllAsync(List<Setting> settings, CancellationToken ct)
+    {
         var entries = Entries;
         Directory.CreateDirectory(outDir);
-        var results = new Dictionary<(string Method, int Seed), RunResults>();
+        var results = new Dictionary<(string Method, string Setting, int Seed), RunResults>();
+        var total = settings.Count * entries.Count * seeds.Count;
         var n = 0;
-        foreach (var entry in entries)
+        foreach (var setting in settings)
         {
-            foreach (var seed in seeds)
+            foreach (var entry in entries)
             {
-                n++;
-                var runDir = Path.Combine(outDir, "runs", $"{entry.Label}-s{seed}");
-                var resultsPath = Path.Combine(runDir, "results.json");
-                var config = StreamTrainConfig.Load(entry.ConfigPath);
-                config.Method = entry.Method;
-                config.Seed = seed;
-                config.Init = Init ?? config.Init;
-                if (!File.Exists(resultsPath))
+                foreach (var seed in seeds)
                 {
-                    var resume = File.Exists(Path.Combine(runDir, "checkpoints", "LATEST"));
-                    var what = entry.IsVariant ? $"{entry.Label} ({entry.Method}, {entry.ConfigPath})" : entry.Method;
-                    log($"[{n}/{entries.Count * seeds.Count}] {(resume ? "resuming" : "running")} {what}, seed {seed} -> {runDir}");
-                    // An augmented config's shards keep the media of its augmentation (their own folder: the augmentation is in their hash).
-                    var source = FromShards ? await ShardsFor(config, seed, ct).ConfigureAwait(false) : null;
-                    // The job is a temporary, never a local: a local may be hoisted into this method's state machine (always in Debug)
-                    // and kept through the release below.
-                    await Starting(new StreamTrainJob(config, runDir, line => log($"  {line}")) { Source = source }).RunAsync(resume, ct).ConfigureAwait(false);
-                    // The rest of this loop ran inline on the thread that finished the run, inside the run's own finished frames
-                    // (an async method's completion runs its awaiter's continuation synchronously): they kept the whole run
-                    // reachable (its evaluator with every evaluation clip, its learner) through the release below, which freed
-                    // nothing of it (a heap dump), and after the last run past the compare's end. Yielding unwinds them first.
-                    await Task.Yield();
-                    // Nothing of this run is referenced any more: give its memory back before the next run starts.
-                    source = null;
-                    var (before, after, managed) = Stella.Core.Diagnostics.ProcessMemory.Release();
-                    RunReleased?.Invoke();
-                    log(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"  memory after the run: resident {before:0} MB, {after:0} MB once released (managed objects {managed:0} MB)"));
-                }
-                else
-                {
-                    log($"[{n}/{entries.Count * seeds.Count}] {entry.Label}, seed {seed}: finished earlier, kept");
-                }
+                    n++;
+                    var runDir = Path.Combine(outDir, "runs", $"{entry.Label}{setting.Suffix}-s{seed}");
+                    var resultsPath = Path.Combine(runDir, "results.json");
+                    var config = StreamTrainConfig.Load(entry.ConfigPath);
+                    config.Method = entry.Method;
+                    config.Seed = seed;
+                    config.Init = Init ?? config.Init;
+                    setting.Apply(config);
+                    var what = (entry.IsVariant ? $"{entry.Label} ({entry.Method}, {entry.ConfigPath})" : entry.Method) + (setting.Title.Length > 0 ? $", {setting.Title}" : string.Empty);
+                    if (!File.Exists(resultsPath))
+                    {
+                        var resume = File.Exists(Path.Combine(runDir, "checkpoints", "LATEST"));
+                        log($"[{n}/{total}] {(resume ? "resuming" : "running")} {what}, seed {seed} -> {runDir}");
+                        // An augmented config's shards keep the media of its augmentation (their own folder: the augmentation is in their hash).
+                        var source = FromShards ? await ShardsFor(config, seed, ct).ConfigureAwait(false) : null;
+                        // The job is a temporary, never a local: a local may be hoisted into this method's state machine (always in Debug)
+                        // and kept through the release below.
+                        await Starting(new StreamTrainJob(config, runDir, line => log($"  {line}")) { Source = source }).RunAsync(resume, ct).ConfigureAwait(false);
+                        // The rest of this loop ran inline on the thread that finished the run, inside the run's own finished frames
+                        // (an async method's completion runs its awaiter's continuation synchronously): they kept the whole run
+                        // reachable (its evaluator with every evaluation clip, its learner) through the release below, which freed
+                        // nothing of it (a heap dump), and after the last run past the compare's end. Yielding unwinds them first.
+                        await Task.Yield();
+                        // Nothing of this run is referenced any more: give its memory back before the next run starts.
+                        source = null;
+                        var (before, after, managed) = Stella.Core.Diagnostics.ProcessMemory.Release();
+                        RunReleased?.Invoke();
+                        log(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"  memory after the run: resident {before:0} MB, {after:0} MB once released (managed objects {managed:0} MB)"));
+                    }
+                    else
+                    {
+                        log($"[{n}/{total}] {entry.Label}{(setting.Title.Length > 0 ? $", {setting.Title}" : string.Empty)}, seed {seed}: finished earlier, kept");
+                    }
 
-                var run = RunResults.Read(resultsPath);
-                if (run.ConfigHash != config.Hash())
-                {
-                    // Kept, not refused: the hash also moves when a version adds a setting, and the user decides whether to delete it.
-                    log($"  note: {resultsPath} was trained with config hash {run.ConfigHash}, {entry.ConfigPath} gives {config.Hash()} for {entry.Method} seed {seed}; delete the run folder to train it again with these settings");
-                }
+                    var run = RunResults.Read(resultsPath);
+                    if (run.ConfigHash != config.Hash())
+                    {
+                        // Kept, not refused: the hash also moves when a version adds a setting, and the user decides whether to delete it.
+                        log($"  note: {resultsPath} was trained with config hash {run.ConfigHash}, {entry.ConfigPath} gives {config.Hash()} for {what} seed {seed}; delete the run folder to train it again with these settings");
+                    }
 
-                results[(entry.Label, seed)] = run;
+                    results[(entry.Label, setting.Suffix, seed)] = run;
+                }
             }
         }
 
-        return Write(results);
+        return results;
+    }
+
+    // The number of tasks of the compare's config (its synth section, or the tasks.json beside its manifest).
+    private int TaskCount()
+    {
+        var config = StreamTrainConfig.Load(configPath);
+        if (config.Synth is { } synth)
+        {
+            return synth.Tasks;
+        }
+
+        var manifest = config.Resolve(config.Manifest);
+        return Stella.Core.Tasks.TaskMap.Read(Path.Combine(Path.GetDirectoryName(manifest) ?? ".", "tasks.json")).Tasks.Count;
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> permutations of 0..tasks-1, seeded (the k-th from seed k, drawn again until it differs from the
+    /// manifest's order and from the earlier ones); refused when there are not that many.
+    /// </summary>
+    public static List<int[]> Orders(int tasks, int count)
+    {
+        var possible = Enumerable.Range(1, tasks).Aggregate(1L, (f, k) => f * k) - 1;
+        if (count > possible)
+        {
+            throw new Stella.Core.UserInputException($"--task-orders {count}: {tasks} tasks have only {possible} orders besides their own");
+        }
+
+        var orders = new List<int[]>();
+        for (var k = 1; orders.Count < count; k++)
+        {
+            var rng = new Random(k);
+            var order = Enumerable.Range(0, tasks).ToArray();
+            rng.Shuffle(order);
+            if (!order.SequenceEqual(Enumerable.Range(0, tasks)) && !orders.Any(o => o.SequenceEqual(order)))
+            {
+                orders.Add(order);
+            }
+        }
+
+        return orders;
     }
 
     private async Task<Sources.IClipSource> ShardsFor(StreamTrainConfig config, int seed, CancellationToken ct)
@@ -201,6 +298,53 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         }
 
         return await Shards.PatchShardSource.OpenAsync([dir], Stella.Model.Config.ModelConfig.Preset(config.Model), line => log($"  {line}"), ct).ConfigureAwait(false);
+    }
+
+    // A sweep's tables: one per setting (A and F per direction, mean ± std over seeds; marks within the setting), then for the task
+    // orders the methods over all orders and seeds, for the memory sweep the plot of A against the memory size.
+    private string WriteSweep(Dictionary<(string Method, string Setting, int Seed), RunResults> results, List<Setting> settings, string name, string title, string? plot)
+    {
+        var labels = Labels;
+        var columns = new List<Column>
+        {
+            new("a->v avg A", r => r.A2V["avg"].A, true), new("a->v avg F", r => r.A2V["avg"].F ?? double.NaN, false),
+            new("v->a avg A", r => r.V2A["avg"].A, true), new("v->a avg F", r => r.V2A["avg"].F ?? double.NaN, false),
+            new("a->v R@10 A", r => r.A2V["R@10"].A, true), new("v->a R@10 A", r => r.V2A["R@10"].A, true),
+        };
+        var config = StreamTrainConfig.Load(configPath);
+        var md = new StringBuilder(string.Create(CultureInfo.InvariantCulture,
+            $"# {title}\n\nConfig `{configPath}` ({config.Model} model, {config.EpochsPerTask} pass(es) per task, batch {config.BatchSize}); seeds {string.Join(", ", seeds)}; mean ± std over seeds; **best**, <u>second</u> within each table. avg: mean of R@1, R@5, R@10.\n\n"));
+        var csv = new StringBuilder($"table,method,metric,mean,std,n,{PairedColumns}\n");
+        foreach (var setting in settings)
+        {
+            var rows = labels.Select(m => new CompareRow(m, seeds.Select(seed => results[(m, setting.Suffix, seed)]).ToList())).ToList();
+            Table(md, csv, char.ToUpperInvariant(setting.Title[0]) + setting.Title[1..], name + setting.Suffix, rows, columns);
+        }
+
+        if (name == "orders")
+        {
+            var all = labels.Select(m => new CompareRow(m, settings.SelectMany(o => seeds.Select(seed => results[(m, o.Suffix, seed)])).ToList())).ToList();
+            Table(md, csv, $"Over all {settings.Count} orders (mean ± std over orders and seeds)", name + "-all", all, columns);
+        }
+
+        if (plot is not null)
+        {
+            var path = Path.Combine(Directory.CreateDirectory(Path.Combine(outDir, "plots")).FullName, plot);
+            double Both(RunResults r) => (r.A2V["avg"].A + r.V2A["avg"].A) / 2;
+            var series = labels.ToDictionary(m => m, m =>
+            {
+                var rows = settings.Select(st => new CompareRow(m, seeds.Select(seed => results[(m, st.Suffix, seed)]).ToList())).ToList();
+                return (rows.Select(r => r.Mean(Both)).ToArray(), rows.Select(r => r.Std(Both)).ToArray());
+            });
+            Plots.SweepLines(path, MemorySizes.Distinct().Order().Select(m => (double)m).ToArray(), series, title, "memory items", "A (mean of a->v and v->a avg, %)");
+            md.Append(CultureInfo.InvariantCulture, $"![{title}](plots/{plot})\n");
+        }
+
+        var mdPath = Path.Combine(outDir, $"{name}.md");
+        File.WriteAllText(mdPath, md.ToString());
+        File.WriteAllText(Path.Combine(outDir, $"{name}.csv"), csv.ToString());
+        log($"wrote {mdPath}");
+        return mdPath;
     }
 
     private string Write(Dictionary<(string Method, int Seed), RunResults> results)

@@ -66,6 +66,31 @@ public static class Plots
         plot.SavePng(path, 700, 420);
     }
 
+    /// <summary>
+    /// One line per method over a swept setting (thesis Fig. 2.6: A against the memory size), mean with the std over seeds as error
+    /// bars; x on a log2 axis labelled with the setting's values.
+    /// </summary>
+    public static void SweepLines(string path, double[] x, IReadOnlyDictionary<string, (double[] Mean, double[] Std)> series, string title, string xLabel, string yLabel)
+    {
+        var plot = new Plot();
+        var xs = x.Select(Math.Log2).ToArray();
+        foreach (var (name, (mean, std)) in series)
+        {
+            var line = plot.Add.Scatter(xs, mean);
+            line.LegendText = name;
+            line.MarkerSize = 7;
+            var bars = plot.Add.ErrorBar(xs, mean, std);
+            bars.Color = line.Color;
+        }
+
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(xs.Zip(x, (p, v) => new Tick(p, v.ToString("0", System.Globalization.CultureInfo.InvariantCulture))).ToArray());
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend(Alignment.UpperLeft);
+        plot.SavePng(path, 700, 420);
+    }
+
     /// <summary>Bars with error bars: one group per metric, one bar per method (mean +- std over seeds).</summary>
     public static void MethodBars(string path, IReadOnlyList<string> methods, IReadOnlyList<(string Metric, double[] Mean, double[] Std)> metrics, string title)
     {

@@ -111,6 +111,8 @@ public sealed class WarmupJob(StreamTrainConfig config, string root, Action<stri
         phase.Subset = null;
         phase.Augment = config.Augment;
         phase.Warmup = null;
+        // The warm-up trains on the base rows, which belong to no task: the continual run's task order is not the warm-up's.
+        phase.TaskOrder = null;
         // The warm-up classes are no task's: a probe fitted on them would say nothing about the tasks.
         phase.ProbePerClass = 0;
         // No memory in either phase: fixed, so editing the continual run's memory settings never orphans a warm-up checkpoint.
