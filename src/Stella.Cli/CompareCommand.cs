@@ -28,13 +28,17 @@ internal static class CompareCommand
         {
             Description = "Task-order study (thesis Sec. 2.12): every method x seed runs in K seeded permutations of the task order (runs/<method>-o<k>-s<seed>/); orders.md and orders.csv are written instead of compare.md.",
         };
+        var downstream = new Option<string?>("--downstream")
+        {
+            Description = "Also score every run on downstream tasks (comma-separated: classify, segment; see 'stella downstream') and add compare.md's Table 2.5 section.",
+        };
         var fromClips = new Option<bool>("--from-clips") { Description = "Decode the clips in every run instead of preprocessing each seed's clips once into patch shards (same results, slower)." };
         var command = new Command("compare",
             "Run each method with each seed (finished runs are kept, interrupted ones resume), then write Table 2.1/2.2/2.3-style tables " +
             "(mean ± std over seeds, best in bold, second underlined) as Markdown and CSV, with A/F and modality-gap plots, and each method's " +
             "paired differences against --reference with 95% intervals over seeds and over clips and a verdict.")
         {
-            methods, seeds, config, output, fromClips, init, reference, variant, memoryItems, taskOrders,
+            methods, seeds, config, output, fromClips, init, reference, variant, memoryItems, taskOrders, downstream,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -58,6 +62,7 @@ internal static class CompareCommand
                 Variants = (parse.GetValue(variant) ?? []).Select(CompareVariant.Parse).ToList(),
                 Init = parse.GetValue(init) is { } i ? Path.GetFullPath(i) : null,
                 MemorySizes = sizes, TaskOrders = parse.GetValue(taskOrders),
+                Downstream = (parse.GetValue(downstream) ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             }.RunAsync(stop.Token);
             return 0;
         });

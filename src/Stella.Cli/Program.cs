@@ -11,6 +11,7 @@ root.Subcommands.Add(ManifestCommand.Create());
 root.Subcommands.Add(StreamTrainCommand.Create());
 root.Subcommands.Add(PretrainCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
+root.Subcommands.Add(DownstreamCommand.Create());
 root.Subcommands.Add(ShardCommands.Preprocess());
 root.Subcommands.Add(ShardCommands.Replay());
 root.Subcommands.Add(ShardCommands.Memory());

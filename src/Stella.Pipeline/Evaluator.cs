@@ -157,20 +157,26 @@ public sealed class Evaluator
         return (audio.ToArray(), video.ToArray(), new() { [Instrument.Avm] = avm.ToArray(), [Instrument.Cosine] = cosine.ToArray() });
     }
 
-    private List<int[]>? Boxes(ClipOutcome clip, int frames, int frameSize)
-    {
-        if (!_truth.TryGetValue(clip.Clip.ClipId, out var truth))
-        {
-            return null;
-        }
+    private List<int[]>? Boxes(ClipOutcome clip, int frames, int frameSize) =>
+        _truth.TryGetValue(clip.Clip.ClipId, out var truth) ? SourceBoxes(truth, clip.VideoStart, frames, frameSize) : null;
 
+    /// <summary>
+    /// The sounding object's box [x0, y0, x1, y1) in each of the <paramref name="frames"/> sampled frames of a window starting at
+    /// <paramref name="videoStart"/> s (the evaluation frames are 1 s apart), in pixels of a frame of <paramref name="frameSize"/>.
+    /// </summary>
+    public static List<int[]> SourceBoxes(SynthGroundTruth truth, double videoStart, int frames, int frameSize)
+    {
         var scale = frameSize / (double)truth.FrameSize;
         return Enumerable.Range(0, frames).Select(f =>
         {
-            var index = Math.Clamp((int)Math.Round((clip.VideoStart + f) * truth.Fps), 0, truth.SourceBoxes.Count - 1);
+            var index = Math.Clamp((int)Math.Round((videoStart + f) * truth.Fps), 0, truth.SourceBoxes.Count - 1);
             return truth.SourceBoxes[index].Select(v => (int)Math.Round(v * scale)).ToArray();
         }).ToList();
     }
+
+    /// <summary>Whether the source sounds in each of the <paramref name="frames"/> sampled frames of a window starting at <paramref name="videoStart"/> s.</summary>
+    public static List<bool> SoundingFrames(SynthGroundTruth truth, double videoStart, int frames) =>
+        Enumerable.Range(0, frames).Select(f => truth.Sounding.Any(s => videoStart + f >= s[0] && videoStart + f < s[1])).ToList();
 
     /// <summary>Percent of <paramref name="rows"/> with ground truth whose top-attended patch hits the source (null when none has ground truth).</summary>
     private double? LocalizationAccuracy(List<int> rows, float[][] maps, int frameSize, int patch)
@@ -189,7 +195,7 @@ public sealed class Evaluator
 
         // The evaluation frames are 1 s apart from the window start; ground truth is per encoded frame.
         var frames = attention.Length / ((frameSize / patch) * (frameSize / patch));
-        var sounding = Enumerable.Range(0, frames).Select(f => truth.Sounding.Any(s => clip.VideoStart + f >= s[0] && clip.VideoStart + f < s[1])).ToList();
+        var sounding = SoundingFrames(truth, clip.VideoStart, frames);
         return Localization.Hit(attention, frameSize / patch, frameSize, Boxes(clip, frames, frameSize)!, sounding);
     }
 }

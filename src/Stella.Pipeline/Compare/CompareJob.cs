@@ -135,6 +135,14 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
     /// </summary>
     public int TaskOrders { get; init; }
 
+    /// <summary>
+    /// Downstream tasks (<c>classify</c>, <c>segment</c>; <see cref="Downstream.DownstreamJob"/>) scored on every run once it is
+    /// trained (kept in its downstream.json) and shown in compare.md's Table 2.5 section. Default: none.
+    /// </summary>
+    public IReadOnlyList<string> Downstream { get; init; } = [];
+
+    private readonly Dictionary<(string Method, int Seed), Downstream.DownstreamResults> _downstream = [];
+
     // One setting of the runs: its folder suffix, its title and what it changes in a method's config.
     private sealed record Setting(string Suffix, string Title, Action<StreamTrainConfig> Apply);
 
@@ -154,6 +162,11 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         if (MemorySizes.Any(m => m < 1))
         {
             throw new Stella.Core.UserInputException($"--memory-items {string.Join(",", MemorySizes)}: each size is a number of items, at least 1");
+        }
+
+        foreach (var task in Downstream.Where(t => !Stella.Pipeline.Downstream.DownstreamJob.Names.Contains(t)))
+        {
+            throw new Stella.Core.UserInputException($"--downstream: unknown task '{task}': choose from {string.Join(", ", Stella.Pipeline.Downstream.DownstreamJob.Names)}");
         }
 
         if (TaskOrders < 0)
@@ -235,11 +248,30 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
                     }
 
                     results[(entry.Label, setting.Suffix, seed)] = run;
+                    if (Downstream.Count > 0 && setting.Suffix.Length == 0)
+                    {
+                        _downstream[(entry.Label, seed)] = await DownstreamOf(config, runDir, seed, ct).ConfigureAwait(false);
+                    }
                 }
             }
         }
 
         return results;
+    }
+
+    // A run's downstream scores: kept from its downstream.json when it holds every task asked for, else measured (from the seed's
+    // shards when the compare trains from them).
+    private async Task<Downstream.DownstreamResults> DownstreamOf(StreamTrainConfig config, string runDir, int seed, CancellationToken ct)
+    {
+        var path = Path.Combine(runDir, "downstream.json");
+        if (File.Exists(path) && System.Text.Json.JsonSerializer.Deserialize<Downstream.DownstreamResults>(await File.ReadAllTextAsync(path, ct).ConfigureAwait(false)) is { } kept
+            && (!Downstream.Contains("classify") || kept.ClassifyAccuracy is not null) && (!Downstream.Contains("segment") || kept.SegmentMeanIoU is not null))
+        {
+            return kept;
+        }
+
+        var source = FromShards ? await ShardsFor(config, seed, ct).ConfigureAwait(false) : null;
+        return await new Downstream.DownstreamJob(config, runDir, Downstream, line => log($"  {line}")) { Source = source }.RunAsync(ct).ConfigureAwait(false);
     }
 
     // The number of tasks of the compare's config (its synth section, or the tasks.json beside its manifest).
@@ -397,6 +429,23 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
             new("extra models (MB)", r => r.Efficiency.ExtraModelsMb, false),
         };
         Table(md, csv, "Table 2.2: efficiency", "efficiency", rows, efficiency);
+        if (Downstream.Count > 0)
+        {
+            // A run's label and seed by the run itself (a variant's label is not its method).
+            var byRun = results.ToDictionary(kv => (object)kv.Value, kv => kv.Key, ReferenceEqualityComparer.Instance);
+            var downstream = new List<Column>();
+            if (Downstream.Contains("classify"))
+            {
+                downstream.Add(new("classify: MLP accuracy (%)", r => _downstream.TryGetValue(byRun[r], out var d) ? d.ClassifyAccuracy ?? double.NaN : double.NaN, true));
+            }
+
+            if (Downstream.Contains("segment"))
+            {
+                downstream.Add(new("segment: mIoU (%)", r => _downstream.TryGetValue(byRun[r], out var d) ? d.SegmentMeanIoU ?? double.NaN : double.NaN, true));
+            }
+
+            Table(md, csv, "Table 2.5: downstream (frozen features, retrieval clips)", "downstream", rows, downstream);
+        }
         var ablation = rows.Where(r => Ablation.Contains(r.Method)).ToList();
         if (ablation.Count >= 2)
         {

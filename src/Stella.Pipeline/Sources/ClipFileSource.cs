@@ -61,11 +61,14 @@ public sealed class ClipFileSource : IClipSource
         }
 
         var root = new DataRoot(official ? config.Resolve(config.DataHome!) : config.DataRoot is null ? Path.GetDirectoryName(manifestPath)! : config.Resolve(config.DataRoot));
+        return new ClipFileSource(manifest, new ClipFeaturizer(ModelConfig.Preset(config.Model), root, manifestPath), config.Seed, ReadGroundTruth(manifestPath), config.Augment);
+    }
+
+    /// <summary>The built-in benchmark's ground truth beside a manifest (<c>ground_truth.jsonl</c>), by clip id; empty when there is none.</summary>
+    public static Dictionary<string, SynthGroundTruth> ReadGroundTruth(string manifestPath)
+    {
         var truthPath = Path.Combine(Path.GetDirectoryName(manifestPath)!, "ground_truth.jsonl");
-        var truth = File.Exists(truthPath)
-            ? File.ReadLines(truthPath).Select(l => JsonSerializer.Deserialize<SynthGroundTruth>(l)!).ToDictionary(t => t.ClipId)
-            : [];
-        return new ClipFileSource(manifest, new ClipFeaturizer(ModelConfig.Preset(config.Model), root, manifestPath), config.Seed, truth, config.Augment);
+        return File.Exists(truthPath) ? File.ReadLines(truthPath).Select(l => JsonSerializer.Deserialize<SynthGroundTruth>(l)!).ToDictionary(t => t.ClipId) : [];
     }
 
     /// <summary>

@@ -1,0 +1,202 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Stella.Core;
+using Stella.Core.Manifests;
+using Stella.Model;
+using Stella.Model.Config;
+using Stella.Model.Runtime;
+using Stella.Pipeline.Sources;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Stella.Pipeline.Downstream;
+
+/// <summary>
+/// <c>stella downstream</c>: judges the representation a finished run learned (its latest checkpoint) on tasks beside retrieval, the
+/// thesis' Table 2.5 analogues on the built-in benchmark. <c>classify</c>: an MLP on frozen pooled embeddings (audio and video,
+/// L2-normalized, concatenated) over every task's classes, trained on the training clips (their training windows) and scored on
+/// the retrieval clips (the evaluation window). <c>segment</c>: a per-token decoder on frozen video-token features predicting the sounding object's
+/// tokens (the ground-truth box in the frames where it sounds), trained on the training clips, mIoU on the retrieval clips. Writes
+/// <c>downstream.json</c> into the run folder.
+/// </summary>
+public sealed class DownstreamJob(StreamTrainConfig config, string runDir, IReadOnlyList<string> tasks, Action<string> log)
+{
+    /// <summary>The tasks this job knows.</summary>
+    public static readonly IReadOnlyList<string> Names = ["classify", "segment"];
+
+    /// <summary>Where the clips come from (default: the config's media files); compare passes its patch shards.</summary>
+    public IClipSource? Source { get; init; }
+
+    /// <summary>Runs the tasks and writes <c>downstream.json</c>; returns the results.</summary>
+    public async Task<DownstreamResults> RunAsync(CancellationToken ct)
+    {
+        foreach (var task in tasks.Where(t => !Names.Contains(t)))
+        {
+            throw new UserInputException($"unknown downstream task '{task}': choose from {string.Join(", ", Names)}");
+        }
+
+        if (!Directory.Exists(Path.Combine(runDir, "checkpoints")))
+        {
+            throw new UserInputException($"{runDir} is not a run folder with checkpoints (train it with stream-train, replay or compare first)");
+        }
+
+        // The run's own method and seed (compare sets them per run): the probes' initializations follow the seed.
+        var trained = Path.Combine(runDir, "results.json");
+        if (File.Exists(trained))
+        {
+            var run = RunResults.Read(trained);
+            (config.Method, config.Seed) = (run.Method, run.Seed);
+            if (run.ConfigHash != config.Hash())
+            {
+                log($"note: {runDir} was trained with config hash {run.ConfigHash}, this config gives {config.Hash()} for {run.Method} seed {run.Seed}: the clips are this config's");
+            }
+        }
+
+        var source = Source ?? await ClipFileSource.OpenAsync(config, log, ct).ConfigureAwait(false);
+        var manifest = source.Manifest;
+        // Patch shards carry the ground truth of their evaluation rows only: the training clips' comes from the benchmark's file.
+        var truth = new Dictionary<string, Stella.Media.Synth.SynthGroundTruth>(source.GroundTruth);
+        if (tasks.Contains("segment") && manifest.Clips.Any(c => c.Split is ClipSplit.Train && !truth.ContainsKey(c.ClipId)))
+        {
+            foreach (var (id, t) in ClipFileSource.ReadGroundTruth(config.Resolve(config.Manifest)))
+            {
+                truth.TryAdd(id, t);
+            }
+        }
+
+        if (tasks.Contains("segment") && manifest.Clips.Where(c => c.Split is ClipSplit.Train or ClipSplit.Retrieval).FirstOrDefault(c => !truth.ContainsKey(c.ClipId)) is { } missing)
+        {
+            throw new UserInputException($"segment needs the sounding object's boxes of every clip (the built-in benchmark's ground truth); {manifest.Source} has none for {missing.ClipId}");
+        }
+
+        var model = ModelConfig.Preset(config.Model);
+        using var trainer = new ModelTrainer(model, new StellaOptions { Seed = (ulong)config.Seed }, TorchRuntime.ResolveDevice(config.Device));
+        Stella.Model.Weights.InitWeights.Apply(trainer, runDir, log);
+        // The probes fit on the training clips in their training windows (what the run trained on; patch shards hold those) and
+        // are scored on the retrieval clips in the evaluation window.
+        var training = manifest.Split(ClipSplit.Train).ToList();
+        var index = training.GroupBy(c => c.Task).SelectMany(g => g.Select((c, i) => (c.ClipId, i))).ToDictionary(x => x.ClipId, x => x.i);
+        var train = await FeaturizeAsync(training, (clip, token) => source.TrainAsync(clip, clip.Task, index[clip.ClipId], token), ct).ConfigureAwait(false);
+        var test = await FeaturizeAsync(manifest.Split(ClipSplit.Retrieval).ToList(), source.EvalAsync, ct).ConfigureAwait(false);
+        log($"downstream: {train.Count} training and {test.Count} retrieval clips featurized");
+        if (train.Count == 0 || test.Count == 0)
+        {
+            throw new UserInputException($"downstream needs training and retrieval clips: {train.Count} training and {test.Count} retrieval clips of {manifest.Source} could be read");
+        }
+        var (trainFeatures, testFeatures) = (Embed(trainer, train), Embed(trainer, test));
+
+        var results = new DownstreamResults { Run = Path.GetFullPath(runDir) };
+        if (tasks.Contains("classify"))
+        {
+            var classes = train.Concat(test).Select(c => c.Clip.Label).Distinct().Order(StringComparer.Ordinal).Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i);
+            var predicted = MlpClassifier.FitPredict(trainFeatures.Pooled, train.Select(c => classes[c.Clip.Label]).ToArray(), testFeatures.Pooled, classes.Count, seed: (ulong)config.Seed);
+            var right = test.Select((c, i) => predicted[i] == classes[c.Clip.Label]).ToList();
+            results = results with
+            {
+                ClassifyAccuracy = Math.Round(100.0 * right.Count(r => r) / right.Count, 2),
+                ClassifyPerTask = manifest.Tasks.Tasks.Select((_, t) => test.Select((c, i) => (c, i)).Where(x => x.c.Clip.Task == t).ToList())
+                    .Select(rows => rows.Count == 0 ? (double?)null : Math.Round(100.0 * rows.Count(x => right[x.i]) / rows.Count, 2)).ToList(),
+                Classes = classes.Count,
+            };
+            log(string.Create(CultureInfo.InvariantCulture, $"classify: MLP on frozen embeddings, {classes.Count} classes: {results.ClassifyAccuracy:0.0}% of {test.Count} retrieval clips"));
+        }
+
+        if (tasks.Contains("segment"))
+        {
+            var (miou, _) = SegmentationProbe.FitScore(trainFeatures.Tokens, Masks(train, truth, model), testFeatures.Tokens, Masks(test, truth, model), seed: (ulong)config.Seed);
+            results = results with { SegmentMeanIoU = Math.Round(miou, 2) };
+            log(string.Create(CultureInfo.InvariantCulture, $"segment: token decoder on frozen video features: mIoU {miou:0.0}% over {test.Count} retrieval clips"));
+        }
+
+        var path = Path.Combine(runDir, "downstream.json");
+        await File.WriteAllTextAsync(path, JsonSerializer.Serialize(results, Json), ct).ConfigureAwait(false);
+        log($"wrote {path}");
+        return results;
+    }
+
+    private async Task<List<ClipOutcome>> FeaturizeAsync(List<ClipRecord> clips, Func<ClipRecord, CancellationToken, Task<ClipOutcome>> featurize, CancellationToken ct)
+    {
+        var outcomes = new ClipOutcome[clips.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, clips.Count), new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, config.Workers), CancellationToken = ct },
+            async (i, token) => outcomes[i] = await featurize(clips[i], token).ConfigureAwait(false)).ConfigureAwait(false);
+        var failed = outcomes.Where(o => !o.Ok).ToList();
+        if (failed.Count > 0)
+        {
+            log($"downstream: {failed.Count} clips could not be read and are left out (first: {failed[0].Clip.ClipId}: {failed[0].Failure} {failed[0].Detail})");
+        }
+
+        return outcomes.Where(o => o.Ok).ToList();
+    }
+
+    // Pooled embeddings (audio and video, each L2-normalized, concatenated) and the video tokens' joint features per clip.
+    private static (float[][] Pooled, float[][][] Tokens) Embed(ModelTrainer trainer, List<ClipOutcome> clips)
+    {
+        var pooled = new List<float[]>();
+        var tokens = new List<float[][]>();
+        using var noGrad = no_grad();
+        foreach (var chunk in clips.Chunk(16))
+        {
+            using var scope = NewDisposeScope();
+            var (a, v) = ClipTensors.Stack(chunk, trainer.Config, trainer.Device);
+            var encoding = trainer.Backbone.Encode(a, v);
+            var pa = nn.functional.normalize(encoding.PooledAudio, 2, -1).cpu();
+            var pv = nn.functional.normalize(encoding.PooledVideo, 2, -1).cpu();
+            var jv = encoding.JointVideo.cpu().contiguous();
+            var (n, d) = (jv.shape[1], jv.shape[2]);
+            var all = jv.data<float>().ToArray();
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                pooled.Add([.. pa[i].data<float>(), .. pv[i].data<float>()]);
+                tokens.Add([.. Enumerable.Range(0, (int)n).Select(t => all.AsSpan((int)(((i * n) + t) * d), (int)d).ToArray())]);
+            }
+        }
+
+        return (pooled.ToArray(), tokens.ToArray());
+    }
+
+    // A token is inside when its patch centre lies in the sounding object's box in a frame where the object sounds.
+    private static bool[][] Masks(List<ClipOutcome> clips, IReadOnlyDictionary<string, Stella.Media.Synth.SynthGroundTruth> truths, ModelConfig model)
+    {
+        var grid = model.FrameSize / model.Patch;
+        var cell = model.FrameSize / (double)grid;
+        return clips.Select(c =>
+        {
+            var truth = truths[c.Clip.ClipId];
+            var frames = model.VideoTokens / (grid * grid);
+            var boxes = Evaluator.SourceBoxes(truth, c.VideoStart, frames, model.FrameSize);
+            var sounding = Evaluator.SoundingFrames(truth, c.VideoStart, frames);
+            return Enumerable.Range(0, model.VideoTokens).Select(t =>
+            {
+                var (f, p) = (t / (grid * grid), t % (grid * grid));
+                var (cx, cy) = (((p % grid) + 0.5) * cell, ((p / grid) + 0.5) * cell);
+                var box = boxes[f];
+                return sounding[f] && cx >= box[0] && cx < box[2] && cy >= box[1] && cy < box[3];
+            }).ToArray();
+        }).ToArray();
+    }
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+}
+
+/// <summary>What <c>stella downstream</c> measured for one run (<c>downstream.json</c>).</summary>
+public sealed record DownstreamResults
+{
+    /// <summary>The run folder.</summary>
+    [JsonPropertyName("run")] public required string Run { get; init; }
+
+    /// <summary>classify: accuracy (%) of the MLP on the retrieval clips.</summary>
+    [JsonPropertyName("classify_accuracy")] public double? ClassifyAccuracy { get; init; }
+
+    /// <summary>classify: accuracy (%) per task.</summary>
+    [JsonPropertyName("classify_per_task")] public IReadOnlyList<double?>? ClassifyPerTask { get; init; }
+
+    /// <summary>classify: number of classes.</summary>
+    [JsonPropertyName("classes")] public int? Classes { get; init; }
+
+    /// <summary>segment: mIoU (%) of the token decoder on the retrieval clips.</summary>
+    [JsonPropertyName("segment_miou")] public double? SegmentMeanIoU { get; init; }
+}
