@@ -48,13 +48,7 @@ public sealed class ClsErLearner : Learner
             var (targetA, targetV) = Targets(ra, rv);
             audio = torch.cat([audio, ra]);
             video = torch.cat([video, rv]);
-            penalty = output =>
-            {
-                using var currentA = output.PooledAudio[b..];
-                using var currentV = output.PooledVideo[b..];
-                using var mse = Losses.DerPenalty(targetA, targetV, currentA, currentV);
-                return mse.Times(Options.ClsErWeight);
-            };
+            penalty = EmbeddingPenalty(targetA, targetV, b, Options.ClsErWeight);
         }
 
         // The step about to be taken is number Steps + 1; the draws come from the memory's own stream (checkpointed with it).

@@ -80,6 +80,7 @@ public sealed class EsmerLearner : Learner
                 head.copy_(w.Minus(torch.ones_like(w)));
             }
 
+            var consistency = EmbeddingPenalty(targetA, targetV, b, Options.EsmerWeight);
             extra = output =>
             {
                 using var nce = Losses.InfoNceRows(output.PooledAudio, output.PooledVideo);
@@ -87,10 +88,7 @@ public sealed class EsmerLearner : Learner
                 using var rowLoss = output.PerSampleMae.Plus(weightedNce);
                 using var shifted = rowLoss.mul(shift);
                 using var reweighting = shifted.mean();
-                using var currentA = output.PooledAudio[b..];
-                using var currentV = output.PooledVideo[b..];
-                using var mse = Losses.DerPenalty(targetA, targetV, currentA, currentV);
-                using var penalty = mse.Times(Options.EsmerWeight);
+                using var penalty = consistency(output);
                 return reweighting.Plus(penalty);
             };
         }

@@ -256,14 +256,19 @@ public abstract class Learner : IDisposable
             return _ => null;
         }
 
-        var storedA = Stack(replay.Select(r => r.PooledAudio), Config.Dim);
-        var storedV = Stack(replay.Select(r => r.PooledVideo), Config.Dim);
-        return output =>
-        {
-            using var currentA = output.PooledAudio[from..];
-            using var currentV = output.PooledVideo[from..];
-            using var penalty = Losses.DerPenalty(storedA, storedV, currentA, currentV);
-            return penalty.Times(Losses.PenaltyWeight);
-        };
+        var penalty = EmbeddingPenalty(Stack(replay.Select(r => r.PooledAudio), Config.Dim), Stack(replay.Select(r => r.PooledVideo), Config.Dim), from, Losses.PenaltyWeight);
+        return output => penalty(output);
     }
+
+    /// <summary>
+    /// <paramref name="weight"/> x (MSE audio + MSE video) of a forward output's pooled embeddings of rows [from, end) against
+    /// <paramref name="targetAudio"/>/<paramref name="targetVideo"/>: DER++'s stored embeddings, CLS-ER's and ESMER's averaged models'.
+    /// </summary>
+    protected static Func<PretrainOutput, Tensor> EmbeddingPenalty(Tensor targetAudio, Tensor targetVideo, int from, double weight) => output =>
+    {
+        using var currentA = output.PooledAudio[from..];
+        using var currentV = output.PooledVideo[from..];
+        using var penalty = Losses.DerPenalty(targetAudio, targetVideo, currentA, currentV);
+        return penalty.Times(weight);
+    };
 }

@@ -14,26 +14,16 @@ public static class Losses
     public const double PenaltyWeight = 0.5;
 
     /// <summary>InfoNCE in both directions on L2-normalized embeddings, averaged; <paramref name="tau"/> default 0.05.</summary>
-    public static Tensor InfoNce(Tensor audio, Tensor video, double tau = 0.05)
-    {
-        using var a = nn.functional.normalize(audio, 2, -1);
-        using var v = nn.functional.normalize(video, 2, -1);
-        using var vt = v.t();
-        using var similarity = a.matmul(vt);
-        using var logits = similarity.Over(tau);
-        using var logitsT = logits.t();
-        using var target = TensorOps.Range(0, audio.shape[0], audio.device);
-        using var audioToVideo = nn.functional.cross_entropy(logits, target);
-        using var videoToAudio = nn.functional.cross_entropy(logitsT, target);
-        using var sum = audioToVideo.Plus(videoToAudio);
-        return sum.Over(2);
-    }
+    public static Tensor InfoNce(Tensor audio, Tensor video, double tau = 0.05) => Nce(audio, video, tau, nn.Reduction.Mean);
 
     /// <summary>
     /// The InfoNCE of <see cref="InfoNce"/> row by row [B]: each pair's own (audio -> video + video -> audio) / 2 against the batch's
     /// other rows; their mean is <see cref="InfoNce"/>. ESMER weighs the loss of each clip with it.
     /// </summary>
-    public static Tensor InfoNceRows(Tensor audio, Tensor video, double tau = 0.05)
+    public static Tensor InfoNceRows(Tensor audio, Tensor video, double tau = 0.05) => Nce(audio, video, tau, nn.Reduction.None);
+
+    // Both directions' cross entropy of the in-batch similarity over tau, averaged, with the given reduction over the rows.
+    private static Tensor Nce(Tensor audio, Tensor video, double tau, nn.Reduction reduction)
     {
         using var a = nn.functional.normalize(audio, 2, -1);
         using var v = nn.functional.normalize(video, 2, -1);
@@ -42,8 +32,8 @@ public static class Losses
         using var logits = similarity.Over(tau);
         using var logitsT = logits.t();
         using var target = TensorOps.Range(0, audio.shape[0], audio.device);
-        using var audioToVideo = nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.None);
-        using var videoToAudio = nn.functional.cross_entropy(logitsT, target, reduction: nn.Reduction.None);
+        using var audioToVideo = nn.functional.cross_entropy(logits, target, reduction: reduction);
+        using var videoToAudio = nn.functional.cross_entropy(logitsT, target, reduction: reduction);
         using var sum = audioToVideo.Plus(videoToAudio);
         return sum.Over(2);
     }
