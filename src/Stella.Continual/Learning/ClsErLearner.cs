@@ -36,27 +36,21 @@ public sealed class ClsErLearner : Learner
     /// <inheritdoc />
     protected override LearnerStep TrainCore(StepWork work)
     {
-        var batch = work.Batch;
-        var b = batch.Count;
-        var replay = work.Replay = Memory!.Sample(b);
-        var audio = batch.Audio;
-        var video = batch.Video;
+        var b = work.Batch.Count;
+        var (audio, video, replayed) = BatchWithReplay(work);
         Func<PretrainOutput, Tensor?>? penalty = null;
-        if (replay.Count > 0)
+        if (replayed is ({ } ra, { } rv))
         {
-            var (ra, rv) = StackPatches(replay);
             var (targetA, targetV) = Targets(ra, rv);
-            audio = torch.cat([audio, ra]);
-            video = torch.cat([video, rv]);
             penalty = EmbeddingPenalty(targetA, targetV, b, Options.ClsErWeight);
         }
 
         // The step about to be taken is number Steps + 1; the draws come from the memory's own stream (checkpointed with it).
-        _plastic.MaybeUpdate(Trainer.Backbone, Steps + 1, Memory.NextDouble());
+        _plastic.MaybeUpdate(Trainer.Backbone, Steps + 1, Memory!.NextDouble());
         _stable.MaybeUpdate(Trainer.Backbone, Steps + 1, Memory.NextDouble());
         var rows = audio.shape[0];
         var r = Trainer.Train(audio, AllAudio(rows), video, AllVideo(rows), penalty);
-        return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, r.Extra, float.NaN, replay.Count);
+        return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, r.Extra, float.NaN, work.Replay.Count);
     }
 
     // Per item and modality, the embedding of the average whose own pair matches better.

@@ -60,19 +60,14 @@ public sealed class EsmerLearner : Learner
 
         work.KeepOutOfMemory = excluded;
         LastExcluded = excluded.Count(e => e);
-        var replay = work.Replay = Memory!.Sample(b);
-        var audio = batch.Audio;
-        var video = batch.Video;
+        var (audio, video, replayed) = BatchWithReplay(work);
         Func<PretrainOutput, Tensor?>? extra = null;
-        if (replay.Count > 0)
+        if (replayed is ({ } ra, { } rv))
         {
-            var (ra, rv) = StackPatches(replay);
             var (targetA, targetV) = Targets(ra, rv);
-            audio = torch.cat([audio, ra]);
-            video = torch.cat([video, rv]);
             // Weights minus one: the batch's clips as weighed, the replayed rows 1 (so 0 here). The training loss is the mean of the
             // rows' losses (equal mask counts per row), so adding the mean of (w - 1) x loss gives the mean of w x loss.
-            var rowsTotal = b + replay.Count;
+            var rowsTotal = b + work.Replay.Count;
             var shift = torch.zeros(rowsTotal, device: Trainer.Device);
             using (var head = shift.narrow(0, 0, b))
             using (var w = torch.tensor(weights, device: Trainer.Device))
@@ -93,11 +88,11 @@ public sealed class EsmerLearner : Learner
             };
         }
 
-        _semantic.MaybeUpdate(Trainer.Backbone, Steps + 1, Memory.NextDouble());
+        _semantic.MaybeUpdate(Trainer.Backbone, Steps + 1, Memory!.NextDouble());
         var rows = audio.shape[0];
         var r = Trainer.Train(audio, AllAudio(rows), video, AllVideo(rows), extra);
         UpdateMeanLoss(losses);
-        return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, r.Extra, float.NaN, replay.Count);
+        return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, r.Extra, float.NaN, work.Replay.Count);
     }
 
     // Each clip's loss under the semantic memory (its own random masks, no gradient).

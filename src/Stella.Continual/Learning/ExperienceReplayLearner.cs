@@ -19,21 +19,10 @@ public sealed class ExperienceReplayLearner(ModelTrainer trainer, LearnerOptions
     /// <inheritdoc />
     protected override LearnerStep TrainCore(StepWork work)
     {
-        var batch = work.Batch;
-        var b = batch.Count;
-        var replay = work.Replay = Memory!.Sample(b);
-        var audio = batch.Audio;
-        var video = batch.Video;
-        if (replay.Count > 0)
-        {
-            var (ra, rv) = StackPatches(replay);
-            audio = torch.cat([audio, ra]);
-            video = torch.cat([video, rv]);
-        }
-
+        var (audio, video, _) = BatchWithReplay(work);
         var rows = audio.shape[0];
-        var r = work.Trained = work.Own(Trainer.Train(audio, AllAudio(rows), video, AllVideo(rows), penalty ? DerPenalty(replay, b) : null));
-        return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, r.Extra, float.NaN, replay.Count);
+        var r = work.Trained = work.Own(Trainer.Train(audio, AllAudio(rows), video, AllVideo(rows), penalty ? DerPenalty(work.Replay, work.Batch.Count) : null));
+        return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, r.Extra, float.NaN, work.Replay.Count);
     }
 
     /// <inheritdoc />

@@ -248,6 +248,23 @@ public abstract class Learner : IDisposable
     /// <summary>Audio patch values per item for full patches.</summary>
     protected long FullPatchFloats => ((long)Config.AudioTokens * Config.AudioPatchDim) + ((long)Config.VideoTokens * Config.VideoPatchDim);
 
+    /// <summary>
+    /// Draws the step's replay (as many items as the batch has clips; into <see cref="StepWork.Replay"/>) and returns the batch with
+    /// the replayed items' full patches appended, and those patches alone (null when nothing was drawn).
+    /// </summary>
+    protected (Tensor Audio, Tensor Video, (Tensor Audio, Tensor Video)? Replayed) BatchWithReplay(StepWork work)
+    {
+        var batch = work.Batch;
+        var replay = work.Replay = Memory!.Sample(batch.Count);
+        if (replay.Count == 0)
+        {
+            return (batch.Audio, batch.Video, null);
+        }
+
+        var (ra, rv) = StackPatches(replay);
+        return (torch.cat([batch.Audio, ra]), torch.cat([batch.Video, rv]), (ra, rv));
+    }
+
     /// <summary>The DER++ penalty (weighted) of the replayed rows [from, end) against their stored embeddings.</summary>
     protected Func<PretrainOutput, Tensor?> DerPenalty(IReadOnlyList<MemoryItem> replay, int from)
     {
