@@ -30,15 +30,16 @@ internal static class CompareCommand
         };
         var downstream = new Option<string?>("--downstream")
         {
-            Description = "Also score every run on downstream tasks (comma-separated: classify, segment; see 'stella downstream') and add compare.md's Table 2.5 section.",
+            Description = "Also score every run on downstream tasks (comma-separated: classify, segment, retrieval; see 'stella downstream') and add compare.md's Table 2.5 section.",
         };
+        var heldOut = new Option<string?>("--heldout") { Description = "With --downstream retrieval: the held-out benchmark's manifest (classes no task used)." };
         var fromClips = new Option<bool>("--from-clips") { Description = "Decode the clips in every run instead of preprocessing each seed's clips once into patch shards (same results, slower)." };
         var command = new Command("compare",
             "Run each method with each seed (finished runs are kept, interrupted ones resume), then write Table 2.1/2.2/2.3-style tables " +
             "(mean ± std over seeds, best in bold, second underlined) as Markdown and CSV, with A/F and modality-gap plots, and each method's " +
             "paired differences against --reference with 95% intervals over seeds and over clips and a verdict.")
         {
-            methods, seeds, config, output, fromClips, init, reference, variant, memoryItems, taskOrders, downstream,
+            methods, seeds, config, output, fromClips, init, reference, variant, memoryItems, taskOrders, downstream, heldOut,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -63,6 +64,7 @@ internal static class CompareCommand
                 Init = parse.GetValue(init) is { } i ? Path.GetFullPath(i) : null,
                 MemorySizes = sizes, TaskOrders = parse.GetValue(taskOrders),
                 Downstream = (parse.GetValue(downstream) ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                HeldOut = parse.GetValue(heldOut) is { } h ? Path.GetFullPath(h) : null,
             }.RunAsync(stop.Token);
             return 0;
         });

@@ -19,6 +19,7 @@ internal static class SynthCommand
         var baseClasses = new Option<int>("--base-classes") { Description = "Warm-up classes (known objects, sounds no task uses) for 'stella pretrain'; 0 renders none.", DefaultValueFactory = _ => defaults.BaseClasses };
         var basePerClass = new Option<int>("--base-per-class") { Description = "Warm-up clips per warm-up class.", DefaultValueFactory = _ => defaults.BasePerClass };
         var seconds = new Option<double>("--seconds") { Description = "Clip length in seconds (at least 4, the video window).", DefaultValueFactory = _ => defaults.Seconds };
+        var classOffset = new Option<int>("--class-offset") { Description = "First class of the tasks in the class list (default 0); e.g. 12 renders a held-out benchmark of classes the default tasks never use, for 'stella downstream --task retrieval'.", DefaultValueFactory = _ => defaults.ClassOffset };
         var seed = new Option<int>("--seed") { Description = "Seed: the same seed gives the same dataset, byte for byte.", DefaultValueFactory = _ => defaults.Seed };
         var jobs = new Option<int>("--jobs") { Description = "Clips encoded at once.", DefaultValueFactory = _ => defaults.Parallelism };
 
@@ -27,7 +28,7 @@ internal static class SynthCommand
             "the sound source, which pulses only while it sounds; some object types recur in later tasks with another sound. " +
             "Writes the manifest, the task map and per-clip ground truth (source box in every frame, sounding intervals).")
         {
-            output, tasks, classes, train, eval, baseClasses, basePerClass, seconds, seed, jobs,
+            output, tasks, classes, train, eval, baseClasses, basePerClass, seconds, seed, jobs, classOffset,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -39,6 +40,7 @@ internal static class SynthCommand
                 EvalPerClass = parse.GetValue(eval),
                 BaseClasses = parse.GetValue(baseClasses),
                 BasePerClass = parse.GetValue(basePerClass),
+                ClassOffset = parse.GetValue(classOffset),
                 Seconds = parse.GetValue(seconds),
                 Seed = parse.GetValue(seed),
                 Parallelism = parse.GetValue(jobs),

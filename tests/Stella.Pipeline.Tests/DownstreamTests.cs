@@ -89,8 +89,29 @@ public sealed class DownstreamTests
         Assert.Equal(results.SegmentMeanIoU, written.SegmentMeanIoU);
         Assert.Contains(lines, l => l.StartsWith("init: ", StringComparison.Ordinal));
 
+        // retrieval: fine-tuned on a held-out benchmark of other classes (same renderer), then scored on its retrieval clips.
+        var heldOutDir = await TestData.SynthAsync(TestData.Tiny with { ClassOffset = 8 });
+        var heldOut = Path.Combine(heldOutDir, "manifest.csv");
+        Assert.DoesNotContain("class_offset", await File.ReadAllTextAsync(Path.Combine(await TestData.SynthAsync(TestData.Tiny), "synth.json")), StringComparison.OrdinalIgnoreCase);
+        lines.Clear();
+        var tuned = await new DownstreamJob(StreamTrainConfig.Load(configPath), run, ["retrieval"], lines.Add) { HeldOut = heldOut, RetrievalEpochs = 1 }.RunAsync(CancellationToken.None);
+        Assert.Equal(3, tuned.RetrievalA2V!.Count);
+        Assert.All(tuned.RetrievalA2V.Concat(tuned.RetrievalV2A!), v => Assert.InRange(v, 0, 100));
+        Assert.True(tuned.RetrievalA2V[0] <= tuned.RetrievalA2V[2]);
+        var tunedRun = RunResults.Read(Path.Combine(run, "downstream-retrieval", "results.json"));
+        Assert.Equal("multitask", tunedRun.Method);
+        Assert.Contains(lines, l => l.Contains("init: ", StringComparison.Ordinal) && l.Contains(run, StringComparison.Ordinal));
+        lines.Clear();
+        await new DownstreamJob(StreamTrainConfig.Load(configPath), run, ["retrieval"], lines.Add) { HeldOut = heldOut, RetrievalEpochs = 1 }.RunAsync(CancellationToken.None);
+        Assert.DoesNotContain(lines, l => l.StartsWith("retrieval: fine-tuning", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("retrieval after fine-tuning", StringComparison.Ordinal));
+        var same = await Assert.ThrowsAsync<UserInputException>(() => new DownstreamJob(StreamTrainConfig.Load(configPath), run, ["retrieval"], _ => { }) { HeldOut = manifest }.RunAsync(CancellationToken.None));
+        Assert.Contains("shares classes with the run's benchmark", same.Message);
+        var none = await Assert.ThrowsAsync<UserInputException>(() => new DownstreamJob(StreamTrainConfig.Load(configPath), run, ["retrieval"], _ => { }).RunAsync(CancellationToken.None));
+        Assert.StartsWith("retrieval needs a held-out benchmark (--heldout MANIFEST)", none.Message);
+
         var unknown = await Assert.ThrowsAsync<UserInputException>(() => new DownstreamJob(StreamTrainConfig.Load(configPath), run, ["retrieve"], _ => { }).RunAsync(CancellationToken.None));
-        Assert.Equal("unknown downstream task 'retrieve': choose from classify, segment", unknown.Message);
+        Assert.Equal("unknown downstream task 'retrieve': choose from classify, segment, retrieval", unknown.Message);
         var notARun = await Assert.ThrowsAsync<UserInputException>(() => new DownstreamJob(StreamTrainConfig.Load(configPath), dir, ["classify"], _ => { }).RunAsync(CancellationToken.None));
         Assert.Contains("is not a run folder with checkpoints", notARun.Message);
     }
@@ -115,6 +136,6 @@ public sealed class DownstreamTests
         await new Compare.CompareJob(configPath, ["finetune"], [0], dir, lines.Add) { Downstream = ["classify", "segment"] }.RunAsync(CancellationToken.None);
         Assert.DoesNotContain(lines, l => l.Contains("downstream:", StringComparison.Ordinal));
         var bad = await Assert.ThrowsAsync<UserInputException>(() => new Compare.CompareJob(configPath, ["finetune"], [0], dir, _ => { }) { Downstream = ["segmnt"] }.RunAsync(CancellationToken.None));
-        Assert.Equal("--downstream: unknown task 'segmnt': choose from classify, segment", bad.Message);
+        Assert.Equal("--downstream: unknown task 'segmnt': choose from classify, segment, retrieval", bad.Message);
     }
 }

@@ -47,7 +47,7 @@ public sealed class SynthGenerator
             var taskPlans = new List<SynthClipPlan>();
             for (var c = 0; c < o.ClassesPerTask; c++)
             {
-                var cls = SynthCatalog.Class((task * o.ClassesPerTask) + c);
+                var cls = SynthCatalog.Class(o.ClassOffset + (task * o.ClassesPerTask) + c);
                 for (var i = 0; i < o.TrainPerClass; i++)
                 {
                     taskPlans.Add(PlanClip(cls, task, "train", i));

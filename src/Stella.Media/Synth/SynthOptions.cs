@@ -45,6 +45,14 @@ public sealed record SynthOptions
     /// <summary>Objects on screen per clip (one source, the rest silent distractors). Default 3.</summary>
     public int ObjectsPerClip { get; init; } = 3;
 
+    /// <summary>
+    /// Index of the first task class in the class list. Default 0. A held-out benchmark for <c>stella downstream --task retrieval</c>
+    /// takes the classes after the default tasks' (e.g. 12 after 4 x 3): new classes, the same renderer. Left out of synth.json when 0,
+    /// so the datasets (and config hashes) made before it stay what they were.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public int ClassOffset { get; init; }
+
     /// <summary>Clips encoded at once. Default: the number of cores. Not part of the dataset's identity (not in synth.json).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public int Parallelism { get; init; } = Environment.ProcessorCount;
@@ -56,8 +64,9 @@ public sealed record SynthOptions
         Require(ClassesPerTask >= 1, $"--classes-per-task must be at least 1 (got {ClassesPerTask})");
         Require(BaseClasses >= 0, $"--base-classes must not be negative (got {BaseClasses})");
         Require(BasePerClass >= 0, $"--base-per-class must not be negative (got {BasePerClass})");
-        Require((Tasks * ClassesPerTask) + BaseClasses <= SynthCatalog.MaxClasses,
-            $"--tasks x --classes-per-task + --base-classes = {(Tasks * ClassesPerTask) + BaseClasses} exceeds the {SynthCatalog.MaxClasses} distinct classes the generator can make");
+        Require(ClassOffset >= 0, $"--class-offset must not be negative (got {ClassOffset})");
+        Require(ClassOffset + (Tasks * ClassesPerTask) + BaseClasses <= SynthCatalog.MaxClasses,
+            $"--class-offset + --tasks x --classes-per-task + --base-classes = {ClassOffset + (Tasks * ClassesPerTask) + BaseClasses} exceeds the {SynthCatalog.MaxClasses} distinct classes the generator can make");
         Require(TrainPerClass >= 1, $"--train-per-class must be at least 1 (got {TrainPerClass})");
         Require(EvalPerClass >= 0, $"--eval-per-class must not be negative (got {EvalPerClass})");
         Require(Seconds is >= 4 and <= 60, $"--seconds must be between 4 and 60 (got {Seconds})");

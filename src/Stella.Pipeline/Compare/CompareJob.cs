@@ -141,6 +141,9 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
     /// </summary>
     public IReadOnlyList<string> Downstream { get; init; } = [];
 
+    /// <summary>The held-out benchmark's manifest for the <c>retrieval</c> downstream task.</summary>
+    public string? HeldOut { get; init; }
+
     private readonly Dictionary<(string Method, int Seed), Downstream.DownstreamResults> _downstream = [];
 
     // One setting of the runs: its folder suffix, its title and what it changes in a method's config.
@@ -265,13 +268,14 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
     {
         var path = Path.Combine(runDir, "downstream.json");
         if (File.Exists(path) && System.Text.Json.JsonSerializer.Deserialize<Downstream.DownstreamResults>(await File.ReadAllTextAsync(path, ct).ConfigureAwait(false)) is { } kept
-            && (!Downstream.Contains("classify") || kept.ClassifyAccuracy is not null) && (!Downstream.Contains("segment") || kept.SegmentMeanIoU is not null))
+            && (!Downstream.Contains("classify") || kept.ClassifyAccuracy is not null) && (!Downstream.Contains("segment") || kept.SegmentMeanIoU is not null)
+            && (!Downstream.Contains("retrieval") || kept.RetrievalA2V is not null))
         {
             return kept;
         }
 
         var source = FromShards ? await ShardsFor(config, seed, ct).ConfigureAwait(false) : null;
-        return await new Downstream.DownstreamJob(config, runDir, Downstream, line => log($"  {line}")) { Source = source }.RunAsync(ct).ConfigureAwait(false);
+        return await new Downstream.DownstreamJob(config, runDir, Downstream, line => log($"  {line}")) { Source = source, HeldOut = HeldOut }.RunAsync(ct).ConfigureAwait(false);
     }
 
     // The number of tasks of the compare's config (its synth section, or the tasks.json beside its manifest).
@@ -434,6 +438,12 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
             // A run's label and seed by the run itself (a variant's label is not its method).
             var byRun = results.ToDictionary(kv => (object)kv.Value, kv => kv.Key, ReferenceEqualityComparer.Instance);
             var downstream = new List<Column>();
+            if (Downstream.Contains("retrieval"))
+            {
+                downstream.Add(new("retrieval a->v R@10 (%)", r => _downstream.TryGetValue(byRun[r], out var d) && d.RetrievalA2V is { } v ? v[2] : double.NaN, true));
+                downstream.Add(new("retrieval v->a R@10 (%)", r => _downstream.TryGetValue(byRun[r], out var d) && d.RetrievalV2A is { } v ? v[2] : double.NaN, true));
+            }
+
             if (Downstream.Contains("classify"))
             {
                 downstream.Add(new("classify: MLP accuracy (%)", r => _downstream.TryGetValue(byRun[r], out var d) ? d.ClassifyAccuracy ?? double.NaN : double.NaN, true));

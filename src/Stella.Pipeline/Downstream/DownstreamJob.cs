@@ -23,7 +23,17 @@ namespace Stella.Pipeline.Downstream;
 public sealed class DownstreamJob(StreamTrainConfig config, string runDir, IReadOnlyList<string> tasks, Action<string> log)
 {
     /// <summary>The tasks this job knows.</summary>
-    public static readonly IReadOnlyList<string> Names = ["classify", "segment"];
+    public static readonly IReadOnlyList<string> Names = ["classify", "segment", "retrieval"];
+
+    /// <summary>
+    /// retrieval: the manifest of a held-out benchmark whose classes no task of the run used (<c>stella synth --class-offset</c>):
+    /// the run's model is fine-tuned on its training clips (i.i.d., every clip of every held-out task shuffled each epoch) and
+    /// scored by zero-shot retrieval on its retrieval clips (the MSR-VTT analogue, thesis Table 2.5a).
+    /// </summary>
+    public string? HeldOut { get; init; }
+
+    /// <summary>retrieval: passes over the held-out training clips. Default 5.</summary>
+    public int RetrievalEpochs { get; init; } = 5;
 
     /// <summary>Where the clips come from (default: the config's media files); compare passes its patch shards.</summary>
     public IClipSource? Source { get; init; }
@@ -55,6 +65,12 @@ public sealed class DownstreamJob(StreamTrainConfig config, string runDir, IRead
 
         var source = Source ?? await ClipFileSource.OpenAsync(config, log, ct).ConfigureAwait(false);
         var manifest = source.Manifest;
+        var results = tasks.Contains("retrieval") ? await RetrievalAsync(manifest, ct).ConfigureAwait(false) : new DownstreamResults { Run = Path.GetFullPath(runDir) };
+        if (!tasks.Contains("classify") && !tasks.Contains("segment"))
+        {
+            return await WriteAsync(results, ct).ConfigureAwait(false);
+        }
+
         // Patch shards carry the ground truth of their evaluation rows only: the training clips' comes from the benchmark's file.
         var truth = new Dictionary<string, Stella.Media.Synth.SynthGroundTruth>(source.GroundTruth);
         if (tasks.Contains("segment") && manifest.Clips.Any(c => c.Split is ClipSplit.Train && !truth.ContainsKey(c.ClipId)))
@@ -84,9 +100,9 @@ public sealed class DownstreamJob(StreamTrainConfig config, string runDir, IRead
         {
             throw new UserInputException($"downstream needs training and retrieval clips: {train.Count} training and {test.Count} retrieval clips of {manifest.Source} could be read");
         }
+
         var (trainFeatures, testFeatures) = (Embed(trainer, train), Embed(trainer, test));
 
-        var results = new DownstreamResults { Run = Path.GetFullPath(runDir) };
         if (tasks.Contains("classify"))
         {
             var classes = train.Concat(test).Select(c => c.Clip.Label).Distinct().Order(StringComparer.Ordinal).Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i);
@@ -109,9 +125,64 @@ public sealed class DownstreamJob(StreamTrainConfig config, string runDir, IRead
             log(string.Create(CultureInfo.InvariantCulture, $"segment: token decoder on frozen video features: mIoU {miou:0.0}% over {test.Count} retrieval clips"));
         }
 
+        return await WriteAsync(results, ct).ConfigureAwait(false);
+    }
+
+    private async Task<DownstreamResults> WriteAsync(DownstreamResults results, CancellationToken ct)
+    {
         var path = Path.Combine(runDir, "downstream.json");
         await File.WriteAllTextAsync(path, JsonSerializer.Serialize(results, Json), ct).ConfigureAwait(false);
         log($"wrote {path}");
+        return results;
+    }
+
+    // Fine-tunes a copy of the run's model on the held-out benchmark (a run of its own in RUN/downstream-retrieval, resumable) and
+    // reads its retrieval after the last pass.
+    private async Task<DownstreamResults> RetrievalAsync(ClipManifest runManifest, CancellationToken ct)
+    {
+        if (HeldOut is null)
+        {
+            throw new UserInputException("retrieval needs a held-out benchmark (--heldout MANIFEST): render one with classes no task used, e.g. 'stella synth --out data/heldout --class-offset 12 --tasks 2 --base-classes 0'");
+        }
+
+        var heldOut = Path.GetFullPath(HeldOut);
+        var shared = Stella.Core.Manifests.StellaManifestReader.Read(heldOut).Clips.Select(c => c.Label).Intersect(runManifest.Clips.Select(c => c.Label)).Order(StringComparer.Ordinal).ToList();
+        if (shared.Count > 0)
+        {
+            throw new UserInputException($"{heldOut} shares classes with the run's benchmark ({string.Join(", ", shared.Take(3))}{(shared.Count > 3 ? ", ..." : string.Empty)}): a held-out benchmark must have classes no task used (stella synth --class-offset)");
+        }
+
+        var tune = StreamTrainConfig.Load(config.ConfigPath ?? throw new InvalidOperationException("retrieval needs a config loaded from a file"));
+        tune.Name = $"{config.Name}-downstream-retrieval";
+        tune.Manifest = heldOut;
+        tune.DataRoot = null;
+        tune.Synth = null;
+        tune.Method = "multitask";
+        tune.Seed = config.Seed;
+        tune.Init = Path.GetFullPath(runDir);
+        tune.Warmup = null;
+        tune.TaskOrder = null;
+        tune.Subset = null;
+        tune.MemoryItems = null;
+        tune.ProbePerClass = 0;
+        tune.EpochsPerTask = RetrievalEpochs;
+        var dir = Path.Combine(runDir, "downstream-retrieval");
+        var done = Path.Combine(dir, "results.json");
+        if (!File.Exists(done))
+        {
+            log($"retrieval: fine-tuning the run's model on {heldOut} ({RetrievalEpochs} passes, i.i.d.) -> {dir}");
+            await new StreamTrainJob(tune, dir, line => log($"  retrieval: {line}")).RunAsync(File.Exists(Path.Combine(dir, "checkpoints", "LATEST")), ct).ConfigureAwait(false);
+        }
+
+        var tuned = RunResults.Read(done);
+        var results = new DownstreamResults
+        {
+            Run = Path.GetFullPath(runDir),
+            RetrievalA2V = Evaluator.Ks.Select(k => Math.Round(tuned.A2V[$"R@{k}"].A, 2)).ToList(),
+            RetrievalV2A = Evaluator.Ks.Select(k => Math.Round(tuned.V2A[$"R@{k}"].A, 2)).ToList(),
+        };
+        log(string.Create(CultureInfo.InvariantCulture,
+            $"retrieval after fine-tuning on the held-out benchmark: a->v R@1/5/10 {string.Join("/", results.RetrievalA2V.Select(v => v.ToString("0.0", CultureInfo.InvariantCulture)))}, v->a {string.Join("/", results.RetrievalV2A.Select(v => v.ToString("0.0", CultureInfo.InvariantCulture)))}"));
         return results;
     }
 
@@ -196,6 +267,12 @@ public sealed record DownstreamResults
 
     /// <summary>classify: number of classes.</summary>
     [JsonPropertyName("classes")] public int? Classes { get; init; }
+
+    /// <summary>retrieval: a->v R@1, R@5, R@10 (%) on the held-out benchmark after fine-tuning.</summary>
+    [JsonPropertyName("retrieval_a2v")] public IReadOnlyList<double>? RetrievalA2V { get; init; }
+
+    /// <summary>retrieval: v->a R@1, R@5, R@10 (%) on the held-out benchmark after fine-tuning.</summary>
+    [JsonPropertyName("retrieval_v2a")] public IReadOnlyList<double>? RetrievalV2A { get; init; }
 
     /// <summary>segment: mIoU (%) of the token decoder on the retrieval clips.</summary>
     [JsonPropertyName("segment_miou")] public double? SegmentMeanIoU { get; init; }
