@@ -16,7 +16,7 @@ internal static class DownstreamCommand
             Description = "classify (an MLP on frozen embeddings over every task's classes, accuracy on the retrieval clips), segment (a token decoder on frozen video features predicting the sounding object, mIoU), retrieval (fine-tune on --heldout, then R@1/5/10 both ways on its retrieval clips); comma-separated.",
             DefaultValueFactory = _ => "classify,segment",
         };
-        var heldOut = new Option<string?>("--heldout") { Description = "retrieval: manifest of a held-out benchmark whose classes no task used (e.g. 'stella synth --out data/heldout --class-offset 12 --tasks 2 --base-classes 0')." };
+        var heldOut = new Option<string?>("--heldout") { Description = "retrieval: manifest of a held-out benchmark whose classes no task used (e.g. 'stella synth --out data/heldout --class-offset 12 --tasks 1 --classes-per-task 6 --base-classes 0')." };
         var epochs = new Option<int>("--retrieval-epochs") { Description = "retrieval: fine-tuning passes over the held-out training clips.", DefaultValueFactory = _ => 5 };
         var command = new Command("downstream", "Judge a finished run's representation beyond its tasks (thesis Table 2.5): retrieval after fine-tuning on held-out classes, classification by an MLP on frozen features, sounding-object segmentation; writes RUN/downstream.json.")
         {

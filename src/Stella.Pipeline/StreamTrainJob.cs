@@ -136,6 +136,11 @@ public sealed class StreamTrainJob(StreamTrainConfig config, string outDir, Acti
 
         if (config.TaskOrder is { } order)
         {
+            if (config.Subset is not null)
+            {
+                throw new UserInputException("task_order and subset together are not supported: a subset names rows of the training clips in the manifest's order");
+            }
+
             source = new TaskOrderSource(source, order);
         }
 

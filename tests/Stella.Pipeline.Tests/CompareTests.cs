@@ -214,6 +214,9 @@ public sealed class CompareTests
         Assert.Contains("memory-m32,er,a->v avg A,21,0,2,,,,,,,,", csv);
         Assert.Contains("memory-m16,der++,a->v avg A,3.5,0,2,,,,,,,,", csv);
         Assert.True(new FileInfo(Path.Combine(dir, "plots", "memory_size.png")).Length > 1000);
+        // Each size is a setting of the run: 2 methods x 2 seeds x 2 sizes hash apart, 4 without the size (the kept runs' hash is made up).
+        var hashes = lines.Where(l => l.Contains("was trained with config hash", StringComparison.Ordinal)).Select(l => l.Split(" gives ")[1].Split(' ')[0]).Distinct().ToList();
+        Assert.Equal(8, hashes.Count);
         Assert.False(File.Exists(Path.Combine(dir, "compare.md")));
     }
 

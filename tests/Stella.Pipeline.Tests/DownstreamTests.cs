@@ -101,10 +101,21 @@ public sealed class DownstreamTests
         var tunedRun = RunResults.Read(Path.Combine(run, "downstream-retrieval", "results.json"));
         Assert.Equal("multitask", tunedRun.Method);
         Assert.Contains(lines, l => l.Contains("init: ", StringComparison.Ordinal) && l.Contains(run, StringComparison.Ordinal));
+        var heldOutLabels = Stella.Core.Tasks.TaskMap.Read(Path.Combine(heldOutDir, "tasks.json")).Tasks.SelectMany(t => t.Classes).ToList();
+        var runLabels = Stella.Core.Tasks.TaskMap.Read(Path.Combine(Path.GetDirectoryName(manifest)!, "tasks.json")).Tasks.SelectMany(t => t.Classes).ToList();
+        Assert.Equal(4, heldOutLabels.Count);
+        Assert.Empty(heldOutLabels.Intersect(runLabels));
+        // Each call adds its tasks: the frozen probes' scores of the first call are still there.
+        var merged = JsonSerializer.Deserialize<DownstreamResults>(await File.ReadAllTextAsync(Path.Combine(run, "downstream.json")))!;
+        Assert.Equal(results.ClassifyAccuracy, merged.ClassifyAccuracy);
+        Assert.Equal(tuned.RetrievalA2V, merged.RetrievalA2V);
+        Assert.Equal(heldOut, merged.HeldOut);
         lines.Clear();
         await new DownstreamJob(StreamTrainConfig.Load(configPath), run, ["retrieval"], lines.Add) { HeldOut = heldOut, RetrievalEpochs = 1 }.RunAsync(CancellationToken.None);
         Assert.DoesNotContain(lines, l => l.StartsWith("retrieval: fine-tuning", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("retrieval after fine-tuning", StringComparison.Ordinal));
+        var stale = await Assert.ThrowsAsync<UserInputException>(() => new DownstreamJob(StreamTrainConfig.Load(configPath), run, ["retrieval"], _ => { }) { HeldOut = heldOut, RetrievalEpochs = 2 }.RunAsync(CancellationToken.None));
+        Assert.Contains("was fine-tuned with other settings", stale.Message);
         var same = await Assert.ThrowsAsync<UserInputException>(() => new DownstreamJob(StreamTrainConfig.Load(configPath), run, ["retrieval"], _ => { }) { HeldOut = manifest }.RunAsync(CancellationToken.None));
         Assert.Contains("shares classes with the run's benchmark", same.Message);
         var none = await Assert.ThrowsAsync<UserInputException>(() => new DownstreamJob(StreamTrainConfig.Load(configPath), run, ["retrieval"], _ => { }).RunAsync(CancellationToken.None));

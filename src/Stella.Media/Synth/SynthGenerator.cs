@@ -169,7 +169,7 @@ public sealed class SynthGenerator
     {
         var tasks = Enumerable.Range(0, _options.Tasks).Select(t => new TaskDefinition(
             $"task{t}",
-            Enumerable.Range(0, _options.ClassesPerTask).Select(c => SynthCatalog.Class((t * _options.ClassesPerTask) + c).Label).ToList()));
+            Enumerable.Range(0, _options.ClassesPerTask).Select(c => SynthCatalog.Class(_options.ClassOffset + (t * _options.ClassesPerTask) + c).Label).ToList()));
         TaskMap.Write(path, "synth", tasks.ToList());
     }
 

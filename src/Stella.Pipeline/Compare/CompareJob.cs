@@ -172,6 +172,16 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
             throw new Stella.Core.UserInputException($"--downstream: unknown task '{task}': choose from {string.Join(", ", Stella.Pipeline.Downstream.DownstreamJob.Names)}");
         }
 
+        if (Downstream.Count > 0 && (MemorySizes.Count > 0 || TaskOrders > 0))
+        {
+            throw new Stella.Core.UserInputException("--downstream scores the runs of compare.md; with --memory-items or --task-orders, run it as its own compare");
+        }
+
+        if (Downstream.Contains("retrieval") && HeldOut is null)
+        {
+            throw new Stella.Core.UserInputException("--downstream retrieval needs --heldout MANIFEST (a held-out benchmark: stella synth --class-offset)");
+        }
+
         if (TaskOrders < 0)
         {
             throw new Stella.Core.UserInputException($"--task-orders {TaskOrders}: a number of orders, at least 1");
@@ -269,12 +279,13 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
         var path = Path.Combine(runDir, "downstream.json");
         if (File.Exists(path) && System.Text.Json.JsonSerializer.Deserialize<Downstream.DownstreamResults>(await File.ReadAllTextAsync(path, ct).ConfigureAwait(false)) is { } kept
             && (!Downstream.Contains("classify") || kept.ClassifyAccuracy is not null) && (!Downstream.Contains("segment") || kept.SegmentMeanIoU is not null)
-            && (!Downstream.Contains("retrieval") || kept.RetrievalA2V is not null))
+            && (!Downstream.Contains("retrieval") || (kept.RetrievalA2V is not null && kept.HeldOut == HeldOut)))
         {
             return kept;
         }
 
-        var source = FromShards ? await ShardsFor(config, seed, ct).ConfigureAwait(false) : null;
+        // Augmented shards keep media, not the patches of one window: the probes then read the clips.
+        var source = FromShards && config.Augment is not { Any: true } ? await ShardsFor(config, seed, ct).ConfigureAwait(false) : null;
         return await new Downstream.DownstreamJob(config, runDir, Downstream, line => log($"  {line}")) { Source = source, HeldOut = HeldOut }.RunAsync(ct).ConfigureAwait(false);
     }
 
@@ -287,8 +298,13 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
             return synth.Tasks;
         }
 
-        var manifest = config.Resolve(config.Manifest);
-        return Stella.Core.Tasks.TaskMap.Read(Path.Combine(Path.GetDirectoryName(manifest) ?? ".", "tasks.json")).Tasks.Count;
+        var tasks = Path.Combine(Path.GetDirectoryName(config.Resolve(config.Manifest)) ?? ".", "tasks.json");
+        if (!File.Exists(tasks))
+        {
+            throw new Stella.Core.UserInputException($"--task-orders needs the number of tasks: {configPath} has no 'synth:' section and {tasks} does not exist");
+        }
+
+        return Stella.Core.Tasks.TaskMap.Read(tasks).Tasks.Count;
     }
 
     /// <summary>
@@ -297,7 +313,8 @@ public sealed class CompareJob(string configPath, IReadOnlyList<string> methods,
     /// </summary>
     public static List<int[]> Orders(int tasks, int count)
     {
-        var possible = Enumerable.Range(1, tasks).Aggregate(1L, (f, k) => f * k) - 1;
+        // tasks! - 1, saturated (20! already passes long's range; no one asks for that many orders).
+        var possible = Enumerable.Range(1, tasks).Aggregate(1L, (f, k) => f > long.MaxValue / k ? long.MaxValue : f * k) - 1;
         if (count > possible)
         {
             throw new Stella.Core.UserInputException($"--task-orders {count}: {tasks} tasks have only {possible} orders besides their own");

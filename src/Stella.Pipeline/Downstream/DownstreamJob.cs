@@ -51,18 +51,28 @@ public sealed class DownstreamJob(StreamTrainConfig config, string runDir, IRead
             throw new UserInputException($"{runDir} is not a run folder with checkpoints (train it with stream-train, replay or compare first)");
         }
 
-        // The run's own method and seed (compare sets them per run): the probes' initializations follow the seed.
-        var trained = Path.Combine(runDir, "results.json");
-        if (File.Exists(trained))
+        if (RetrievalEpochs < 1)
         {
-            var run = RunResults.Read(trained);
-            (config.Method, config.Seed) = (run.Method, run.Seed);
-            if (run.ConfigHash != config.Hash())
-            {
-                log($"note: {runDir} was trained with config hash {run.ConfigHash}, this config gives {config.Hash()} for {run.Method} seed {run.Seed}: the clips are this config's");
-            }
+            throw new UserInputException($"--retrieval-epochs {RetrievalEpochs}: at least 1");
         }
 
+        // A finished run only (its results.json): a stopped one would be judged at mid-run weights. Its own method and seed (compare
+        // sets them per run): the probes' initializations follow the seed.
+        var trained = Path.Combine(runDir, "results.json");
+        if (!File.Exists(trained))
+        {
+            throw new UserInputException($"{runDir} is not finished (no results.json): finish it with --resume first");
+        }
+
+        var run = RunResults.Read(trained);
+        (config.Method, config.Seed) = (run.Method, run.Seed);
+        if (run.ConfigHash != config.Hash())
+        {
+            log($"note: {runDir} was trained with config hash {run.ConfigHash}, this config gives {config.Hash()} for {run.Method} seed {run.Seed}: the clips are this config's");
+        }
+
+        // The probes read the clips without augmentation: a frozen representation is judged on the clips as they are.
+        config.Augment = new();
         var source = Source ?? await ClipFileSource.OpenAsync(config, log, ct).ConfigureAwait(false);
         var manifest = source.Manifest;
         var results = tasks.Contains("retrieval") ? await RetrievalAsync(manifest, ct).ConfigureAwait(false) : new DownstreamResults { Run = Path.GetFullPath(runDir) };
@@ -128,9 +138,22 @@ public sealed class DownstreamJob(StreamTrainConfig config, string runDir, IRead
         return await WriteAsync(results, ct).ConfigureAwait(false);
     }
 
+    // Adds this call's tasks to what downstream.json already holds (another call's tasks stay).
     private async Task<DownstreamResults> WriteAsync(DownstreamResults results, CancellationToken ct)
     {
         var path = Path.Combine(runDir, "downstream.json");
+        if (File.Exists(path) && JsonSerializer.Deserialize<DownstreamResults>(await File.ReadAllTextAsync(path, ct).ConfigureAwait(false)) is { } earlier)
+        {
+            results = results with
+            {
+                ClassifyAccuracy = results.ClassifyAccuracy ?? earlier.ClassifyAccuracy, ClassifyPerTask = results.ClassifyPerTask ?? earlier.ClassifyPerTask,
+                Classes = results.Classes ?? earlier.Classes, SegmentMeanIoU = results.SegmentMeanIoU ?? earlier.SegmentMeanIoU,
+                RetrievalA2V = results.RetrievalA2V ?? earlier.RetrievalA2V, RetrievalV2A = results.RetrievalV2A ?? earlier.RetrievalV2A,
+                HeldOut = results.RetrievalA2V is null ? earlier.HeldOut : results.HeldOut,
+                RetrievalEpochs = results.RetrievalA2V is null ? earlier.RetrievalEpochs : results.RetrievalEpochs,
+            };
+        }
+
         await File.WriteAllTextAsync(path, JsonSerializer.Serialize(results, Json), ct).ConfigureAwait(false);
         log($"wrote {path}");
         return results;
@@ -142,14 +165,14 @@ public sealed class DownstreamJob(StreamTrainConfig config, string runDir, IRead
     {
         if (HeldOut is null)
         {
-            throw new UserInputException("retrieval needs a held-out benchmark (--heldout MANIFEST): render one with classes no task used, e.g. 'stella synth --out data/heldout --class-offset 12 --tasks 2 --base-classes 0'");
+            throw new UserInputException("retrieval needs a held-out benchmark (--heldout MANIFEST): render one with classes no task used, e.g. 'stella synth --out data/heldout --class-offset 12 --tasks 1 --classes-per-task 6 --base-classes 0' (one task: one gallery of all its clips)");
         }
 
         var heldOut = Path.GetFullPath(HeldOut);
         var shared = Stella.Core.Manifests.StellaManifestReader.Read(heldOut).Clips.Select(c => c.Label).Intersect(runManifest.Clips.Select(c => c.Label)).Order(StringComparer.Ordinal).ToList();
         if (shared.Count > 0)
         {
-            throw new UserInputException($"{heldOut} shares classes with the run's benchmark ({string.Join(", ", shared.Take(3))}{(shared.Count > 3 ? ", ..." : string.Empty)}): a held-out benchmark must have classes no task used (stella synth --class-offset)");
+            throw new UserInputException($"{heldOut} shares classes with the run's benchmark ({string.Join(", ", shared.Take(3))}{(shared.Count > 3 ? ", ..." : string.Empty)}): a held-out benchmark must have classes neither a task nor the warm-up used (stella synth --class-offset past the tasks' classes, --base-classes 0)");
         }
 
         var tune = StreamTrainConfig.Load(config.ConfigPath ?? throw new InvalidOperationException("retrieval needs a config loaded from a file"));
@@ -157,6 +180,9 @@ public sealed class DownstreamJob(StreamTrainConfig config, string runDir, IRead
         tune.Manifest = heldOut;
         tune.DataRoot = null;
         tune.Synth = null;
+        tune.Source = StreamTrainConfig.ClipsSource;
+        tune.DataHome = null;
+        tune.Augment = new();
         tune.Method = "multitask";
         tune.Seed = config.Seed;
         tune.Init = Path.GetFullPath(runDir);
@@ -168,6 +194,11 @@ public sealed class DownstreamJob(StreamTrainConfig config, string runDir, IRead
         tune.EpochsPerTask = RetrievalEpochs;
         var dir = Path.Combine(runDir, "downstream-retrieval");
         var done = Path.Combine(dir, "results.json");
+        if (File.Exists(done) && RunResults.Read(done).ConfigHash != tune.Hash())
+        {
+            throw new UserInputException($"{dir} was fine-tuned with other settings (another held-out set or number of passes): delete it to fine-tune again");
+        }
+
         if (!File.Exists(done))
         {
             log($"retrieval: fine-tuning the run's model on {heldOut} ({RetrievalEpochs} passes, i.i.d.) -> {dir}");
@@ -177,7 +208,7 @@ public sealed class DownstreamJob(StreamTrainConfig config, string runDir, IRead
         var tuned = RunResults.Read(done);
         var results = new DownstreamResults
         {
-            Run = Path.GetFullPath(runDir),
+            Run = Path.GetFullPath(runDir), HeldOut = heldOut, RetrievalEpochs = RetrievalEpochs,
             RetrievalA2V = Evaluator.Ks.Select(k => Math.Round(tuned.A2V[$"R@{k}"].A, 2)).ToList(),
             RetrievalV2A = Evaluator.Ks.Select(k => Math.Round(tuned.V2A[$"R@{k}"].A, 2)).ToList(),
         };
@@ -268,7 +299,16 @@ public sealed record DownstreamResults
     /// <summary>classify: number of classes.</summary>
     [JsonPropertyName("classes")] public int? Classes { get; init; }
 
-    /// <summary>retrieval: a->v R@1, R@5, R@10 (%) on the held-out benchmark after fine-tuning.</summary>
+    /// <summary>retrieval: the held-out benchmark's manifest.</summary>
+    [JsonPropertyName("held_out")] public string? HeldOut { get; init; }
+
+    /// <summary>retrieval: fine-tuning passes.</summary>
+    [JsonPropertyName("retrieval_epochs")] public int? RetrievalEpochs { get; init; }
+
+    /// <summary>
+    /// retrieval: a->v R@1, R@5, R@10 (%) on the held-out benchmark after fine-tuning: the mean over its tasks of each task's
+    /// retrieval (render it with one task for one gallery of all its clips).
+    /// </summary>
     [JsonPropertyName("retrieval_a2v")] public IReadOnlyList<double>? RetrievalA2V { get; init; }
 
     /// <summary>retrieval: v->a R@1, R@5, R@10 (%) on the held-out benchmark after fine-tuning.</summary>

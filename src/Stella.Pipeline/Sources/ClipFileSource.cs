@@ -84,7 +84,10 @@ public sealed class ClipFileSource : IClipSource
 
         var rendered = JsonSerializer.Deserialize<SynthOptions>(File.ReadAllText(synthJson)) ?? new SynthOptions();
         var differ = typeof(SynthOptions).GetProperties()
-            .Where(p => !Attribute.IsDefined(p, typeof(System.Text.Json.Serialization.JsonIgnoreAttribute)) && !Equals(p.GetValue(rendered), p.GetValue(wanted)))
+            // Settings that are no part of the dataset (the render parallelism) are always ignored; ClassOffset is left out of
+            // synth.json only at its default, so it is compared.
+            .Where(p => p.GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonIgnoreAttribute), false) is not [System.Text.Json.Serialization.JsonIgnoreAttribute { Condition: System.Text.Json.Serialization.JsonIgnoreCondition.Always }]
+                && !Equals(p.GetValue(rendered), p.GetValue(wanted)))
             .Select(p => $"{p.Name} {p.GetValue(rendered)} (config: {p.GetValue(wanted)})")
             .ToList();
         if (differ.Count > 0)
