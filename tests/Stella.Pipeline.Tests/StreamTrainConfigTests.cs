@@ -80,6 +80,7 @@ public sealed class StreamTrainConfigTests
         _ when type == typeof(Stella.Media.Synth.SynthOptions) => new Stella.Media.Synth.SynthOptions { Tasks = 7 },
         _ when type == typeof(Augment.AugmentOptions) => new Augment.AugmentOptions { TimeRoll = true },
         _ when type == typeof(Warmup.WarmupConfig) => new Warmup.WarmupConfig(),
+        _ when type == typeof(List<int>) => new List<int> { 1, 0, 2, 3 },
         _ => throw new InvalidOperationException($"no changed value for a setting of type {type}: extend the test"),
     };
 
