@@ -16,22 +16,19 @@ namespace Stella.Continual.Learning;
 /// </summary>
 public sealed class ClsErLearner : Learner
 {
-    private readonly EmaModel _plastic;
-    private readonly EmaModel _stable;
-
     /// <summary>Creates the learner and its two averaged copies of the trainer's backbone.</summary>
     public ClsErLearner(ModelTrainer trainer, LearnerOptions options)
         : base("cls-er", trainer, options, ExperienceReplayLearner.ItemBytesFor(trainer, penalty: false), 2 * trainer.BackboneBytes)
     {
-        _plastic = new EmaModel(trainer, "clser-plastic", options.ClsErDecay, options.ClsErPlasticRate);
-        _stable = new EmaModel(trainer, "clser-stable", options.ClsErDecay, options.ClsErStableRate);
+        Plastic = new EmaModel(trainer, "clser-plastic", options.ClsErDecay, options.ClsErPlasticRate);
+        Stable = new EmaModel(trainer, "clser-stable", options.ClsErDecay, options.ClsErStableRate);
     }
 
     /// <summary>The plastic model (for tests).</summary>
-    public EmaModel Plastic => _plastic;
+    public EmaModel Plastic { get; }
 
     /// <summary>The stable model (for tests).</summary>
-    public EmaModel Stable => _stable;
+    public EmaModel Stable { get; }
 
     /// <inheritdoc />
     protected override LearnerStep TrainCore(StepWork work)
@@ -46,8 +43,8 @@ public sealed class ClsErLearner : Learner
         }
 
         // The step about to be taken is number Steps + 1; the draws come from the memory's own stream (checkpointed with it).
-        _plastic.MaybeUpdate(Trainer.Backbone, Steps + 1, Memory!.NextDouble());
-        _stable.MaybeUpdate(Trainer.Backbone, Steps + 1, Memory.NextDouble());
+        Plastic.MaybeUpdate(Trainer.Backbone, Steps + 1, Memory!.NextDouble());
+        Stable.MaybeUpdate(Trainer.Backbone, Steps + 1, Memory.NextDouble());
         var rows = audio.shape[0];
         var r = Trainer.Train(audio, AllAudio(rows), video, AllVideo(rows), penalty);
         return new LearnerStep(r.MaeAudio, r.MaeVideo, r.Contrastive, r.Extra, float.NaN, work.Replay.Count);
@@ -58,8 +55,8 @@ public sealed class ClsErLearner : Learner
     {
         using var noGrad = torch.no_grad();
         var n = audio.shape[0];
-        var plastic = _plastic.Model.Pretrain(audio, AllAudio(n), video, AllVideo(n), Trainer.Generator, Trainer.Options.MaskRatio);
-        var stable = _stable.Model.Pretrain(audio, AllAudio(n), video, AllVideo(n), Trainer.Generator, Trainer.Options.MaskRatio);
+        var plastic = Plastic.Model.Pretrain(audio, AllAudio(n), video, AllVideo(n), Trainer.Generator, Trainer.Options.MaskRatio);
+        var stable = Stable.Model.Pretrain(audio, AllAudio(n), video, AllVideo(n), Trainer.Generator, Trainer.Options.MaskRatio);
         var (plasticAv, plasticVa) = Matches(plastic);
         var (stableAv, stableVa) = Matches(stable);
         // Video target from p(a -> v) of the pair, audio target from p(v -> a), as the authors choose them.
@@ -83,24 +80,24 @@ public sealed class ClsErLearner : Learner
     /// <inheritdoc />
     public override void InitialWeightsLoaded()
     {
-        _plastic.CopyFrom(Trainer.Backbone);
-        _stable.CopyFrom(Trainer.Backbone);
+        Plastic.CopyFrom(Trainer.Backbone);
+        Stable.CopyFrom(Trainer.Backbone);
     }
 
     /// <inheritdoc />
-    public override IReadOnlyList<string> SaveExtraState(string dir) => [_plastic.Save(dir), _stable.Save(dir)];
+    public override IReadOnlyList<string> SaveExtraState(string dir) => [Plastic.Save(dir), Stable.Save(dir)];
 
     /// <inheritdoc />
     public override void LoadExtraState(string dir)
     {
-        _plastic.Load(dir);
-        _stable.Load(dir);
+        Plastic.Load(dir);
+        Stable.Load(dir);
     }
 
     /// <inheritdoc />
     protected override void DisposeExtra()
     {
-        _plastic.Dispose();
-        _stable.Dispose();
+        Plastic.Dispose();
+        Stable.Dispose();
     }
 }

@@ -273,8 +273,7 @@ public abstract class Learner : IDisposable
             return _ => null;
         }
 
-        var penalty = EmbeddingPenalty(Stack(replay.Select(r => r.PooledAudio), Config.Dim), Stack(replay.Select(r => r.PooledVideo), Config.Dim), from, Losses.PenaltyWeight);
-        return output => penalty(output);
+        return EmbeddingPenalty(Stack(replay.Select(r => r.PooledAudio), Config.Dim), Stack(replay.Select(r => r.PooledVideo), Config.Dim), from, Losses.PenaltyWeight);
     }
 
     /// <summary>
