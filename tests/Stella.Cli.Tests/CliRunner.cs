@@ -46,8 +46,6 @@ internal static class CliRunner
 
     public static string TempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-cli-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
+        return global::Stella.Tests.Shared.TestTemp.Dir();
     }
 }

@@ -12,8 +12,7 @@ public sealed class StreamTrainSignalTests
     [Fact]
     public async Task StreamTrain_Sigterm_WritesCheckpointAndExits_ThenResumeFinishes()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-cli-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = CliRunner.TempDir();
         using (var synth = CliRunner.Start("synth", "--out", Path.Combine(dir, "data"), "--tasks", "2", "--classes-per-task", "2", "--train-per-class", "4",
                    "--eval-per-class", "2", "--base-classes", "0", "--seconds", "5", "--seed", "5"))
         {

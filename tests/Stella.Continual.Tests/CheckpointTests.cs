@@ -9,9 +9,7 @@ public sealed class CheckpointTests
 {
     private static string TempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-checkpoint-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
+        return Stella.Tests.Shared.TestTemp.Dir();
     }
 
     private static void AssertSameState(Learner expected, Learner actual)

@@ -7,9 +7,7 @@ public sealed class ParquetMemoryStoreTests
 {
     private static string TempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-memory-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
+        return Stella.Tests.Shared.TestTemp.Dir();
     }
 
     private static List<MemoryItem> Items(int count, int seed)

@@ -6,9 +6,7 @@ internal static class RepoPaths
 
     public static string TempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-core-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
+        return Stella.Tests.Shared.TestTemp.Dir();
     }
 
     public static string Write(string dir, string name, string text)

@@ -10,9 +10,7 @@ public sealed class CoincideTests
 
     private static string TempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-coreset-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
+        return Stella.Tests.Shared.TestTemp.Dir();
     }
 
     /// <summary>N rows around <paramref name="k"/> planted unit directions (noise 0.05), in a random order; returns the file and the truth.</summary>

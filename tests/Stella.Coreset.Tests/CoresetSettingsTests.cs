@@ -10,8 +10,7 @@ public sealed class CoresetSettingsTests
 
     private static string Features(int n, int d)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-coreset-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = Stella.Tests.Shared.TestTemp.Dir();
         var rng = new Random(5);
         var path = Path.Combine(dir, "features.npy");
         Npy.Write(path, Enumerable.Range(0, n * d).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray(), n, d);

@@ -7,9 +7,7 @@ internal static class TestMedia
 {
     public static string TempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
+        return Stella.Tests.Shared.TestTemp.Dir();
     }
 
     /// <summary>An MP4 of <paramref name="seconds"/> s: frame i is a flat grey of level 10 * i; audio a 440 Hz tone.</summary>

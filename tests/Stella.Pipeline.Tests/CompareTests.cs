@@ -32,8 +32,7 @@ public sealed class CompareTests
     [Fact]
     public async Task Compare_FinishedRuns_AreKept_AndTablesHoldMeanStdAndMarks()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-pipeline-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = TestData.TempDir();
         var config = Path.Combine(dir, "job.yaml");
         await File.WriteAllTextAsync(config, "name: t\nmanifest: missing/manifest.csv\n");
         // er: A 40/44 (mean 42, std 2.83); der++: A 30/30; stella: A 50/54 -> best stella, second er. F: lower is better.
@@ -188,8 +187,7 @@ public sealed class CompareTests
     [Fact]
     public async Task Compare_MemorySweep_WritesATablePerSize_AndThePlot()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-pipeline-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = TestData.TempDir();
         var config = Path.Combine(dir, "job.yaml");
         await File.WriteAllTextAsync(config, "name: t\nmanifest: missing/manifest.csv\n");
         // avg A (a->v) is 7/12 of the R@10 A given: er at 16 items 7 and 14, der++ 3.5 and 3.5; at 32 items er 21 and 21.
@@ -223,8 +221,7 @@ public sealed class CompareTests
     [Fact]
     public async Task Compare_TaskOrders_RunEachMethodInSeededOrders_AndSummarizeOverThem()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-pipeline-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = TestData.TempDir();
         var config = Path.Combine(dir, "job.yaml");
         await File.WriteAllTextAsync(config, "name: t\nmanifest: missing/manifest.csv\nsynth:\n  tasks: 3\n");
         var orders = CompareJob.Orders(3, 2);

@@ -16,7 +16,7 @@ internal static class TestData
     /// <summary>The folder of a benchmark rendered with <paramref name="options"/>.</summary>
     public static Task<string> SynthAsync(SynthOptions options) => Sets.GetOrAdd(options, o => new Lazy<Task<string>>(async () =>
     {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-pipeline-tests", "data-" + Guid.NewGuid().ToString("N"));
+        var dir = Stella.Tests.Shared.TestTemp.Dir("data");
         await new SynthGenerator(o).GenerateAsync(dir);
         return dir;
     })).Value;
@@ -24,9 +24,7 @@ internal static class TestData
     /// <summary>A new empty folder.</summary>
     public static string TempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "stella-pipeline-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
+        return Stella.Tests.Shared.TestTemp.Dir();
     }
 }
 
