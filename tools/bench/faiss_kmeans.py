@@ -20,6 +20,6 @@ index.add(km.centroids)
 sims, _ = index.search(x, 1)
 search = time.time() - start
 cpu = time.process_time() - cpu
-print(f"faiss {faiss.__version__}: {faiss.omp_get_max_threads()} threads, train {train:.1f} s + final assignment {search:.1f} s = {train + search:.1f} s (CPU {cpu:.1f} s), "
+print(f"faiss {faiss.__version__}: {faiss.omp_get_max_threads()} threads, train {train:.3f} s + final assignment {search:.3f} s = {train + search:.3f} s (CPU {cpu:.3f} s), "
       f"objective (mean cosine) {sims.mean():.5f}, "
       f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
