@@ -4,7 +4,8 @@ namespace Stella.Tests.Shared;
 /// Temporary folders of one test process, all under one root (<c>&lt;temp&gt;/stella-test-runs/&lt;pid&gt;-&lt;id&gt;/</c>) that is
 /// removed when the process exits. Before, every test left its folders behind: 1,337 folders and 27 GB under /tmp after a few
 /// days of `make test` on one machine. A root whose process is gone (a test host killed by a timeout, a crash) is removed by the
-/// next test process that starts. Linked into each test project.
+/// next test process that starts (also a root whose delete was cut short: the test platform may end its host before a large
+/// delete finishes). Linked into each test project.
 /// </summary>
 internal static class TestTemp
 {
