@@ -10,7 +10,7 @@ namespace Stella.Coreset;
 /// <param name="Assignments">Cluster of each row.</param>
 /// <param name="Objective">Mean cosine of the rows to their centroid after each iteration's assignment (higher is better).</param>
 /// <param name="Seconds">Wall time of the whole fit, reading the rows included.</param>
-/// <param name="ReadSeconds">Of <paramref name="Seconds"/>, reading the initial centroids and (when they fit in memory) every row before the first pass (k-means++ seeding not included).</param>
+/// <param name="ReadSeconds">Of <paramref name="Seconds"/>, reading the initial centroids and (when they fit in memory) every row before the first pass.</param>
 public sealed record KMeansResult(float[] Centroids, int[] Assignments, IReadOnlyList<double> Objective, double Seconds, double ReadSeconds);
 
 /// <summary>
@@ -58,7 +58,8 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
 
     private static readonly Scalar Margin = 1e-5f.ToScalar();
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int D, int K), bool> Probed = new();
+    /// <summary>Similarities this close are settled by the float32 GEMM itself (see SettleTies).</summary>
+    private const float TieMargin = 1e-5f;
     private static readonly Scalar One = Stella.Model.Runtime.Scalars.One;
     private static readonly Scalar Zero = Stella.Model.Runtime.Scalars.Zero;
     private static readonly Scalar NegativeInfinity = Stella.Model.Runtime.Scalars.NegativeInfinity;
@@ -78,17 +79,14 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
         var permutation = Enumerable.Range(0, x.Rows).ToArray();
         rng.Shuffle(permutation);
         var init = new float[clusters * d];
-        var seeds = plusPlus ? PlusPlus(x, rng) : permutation.Take(clusters).ToList();
-        var reading = Stopwatch.StartNew();
-        x.ReadRows(seeds, init);
+        x.ReadRows(plusPlus ? PlusPlus(x, rng) : permutation.Take(clusters).ToList(), init);
         using var centroids = tensor(init, [clusters, d], device: dev);
         using var held = (long)x.Rows * d * sizeof(float) <= InMemoryBytes ? ReadAll(x, dev) : null;
-        var readSeconds = reading.Elapsed.TotalSeconds;
+        var readSeconds = watch.Elapsed.TotalSeconds;
         var pass = new Pass(x, held, blockRows > 0 ? blockRows : BlockRows(d), Layout(x.Rows), dev)
         {
             Screens = dev.type == DeviceType.CPU && (screen ?? BFloat16Pays(d, clusters)),
             ScreenError = ScreenError(d),
-            TieMargin = (float)Math.Max(1e-5, (d + 2) * Math.Pow(2, -23)),
         };
         using var assigned = zeros(x.Rows, dtype: ScalarType.Int64, device: dev);
         // At small widths comparing a row with every centroid costs little more than the bookkeeping that would skip it: at
@@ -136,31 +134,23 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
     /// block's scores stay within 8 MB and its rows within 16 MB: with few, narrow centroids a 4,096-row block is too little work
     /// for its fixed cost. Measured at N = 100,000 (2 cores, medians of 7 alternating fits): D 64, K 100: 0.51 s with 4,096 rows,
     /// 0.43 s with 8,192, 0.48 s with 16,384; D 256, K 100: 1.19 / 1.18 / 1.23 s; at K 500 and 1,000 larger blocks were slower
-    /// (D 64, K 500: 1.49 s with 4,096, 1.85 s with 8,192), which the 8 MB bound keeps at about 4,096 (4,194).
+    /// (D 64, K 500: 1.49 s with 4,096, 1.85 s with 8,192), which the 8 MB bound keeps at 4,096.
     /// </summary>
     private int BlockRows(int d) => Math.Max(RowBlocks.Auto(Math.Max(d, clusters)), Math.Min(8_192, Math.Min((2 << 20) / Math.Max(1, clusters), (4 << 20) / d)));
 
     /// <summary>
-    /// A bound on |screened score - float32 GEMM score| for unit rows and centroids of width <paramref name="d"/>. Against the
-    /// exact score: rounding both inputs to bfloat16 moves each product by at most (2u + u^2)|x_i c_i| (bfloat16 products are
-    /// exact in float32), and the sum of |x_i c_i| is at most |x||c| = 1; float32 accumulation adds at most d 2^-24 (1 + 2u);
-    /// rounding the result to bfloat16 at most u(1 + u)^2: about 3u + 3u^2 + d 2^-24. The float32 GEMM itself is within d 2^-24
-    /// of the exact score, so 3.1u + d 2^-23 bounds the distance between the two (the second d 2^-24 and the 0.1u are that
-    /// margin: do not tighten the d term to 2^-24).
+    /// A bound on |screened score - exact score| for unit rows and centroids of width <paramref name="d"/>: rounding both to
+    /// bfloat16 moves each product by at most (2u + u^2)|x_i c_i|, and the sum of |x_i c_i| is at most |x||c| = 1; float32
+    /// accumulation adds at most about d 2^-24; rounding the result to bfloat16 at most u|s| &lt;= u. With margin: 3.1u + d 2^-23.
     /// </summary>
     public static double ScreenError(int d) => (3.1 * BFloat16Roundoff) + (d * Math.Pow(2, -23));
 
-    /// <summary>
-    /// Whether this CPU multiplies bfloat16 at least 1.6x faster than float32 at this width (up to about 0.1 s to find out, once
-    /// per shape and process).
-    /// </summary>
-    private static bool BFloat16Pays(int d, int k) => Probed.GetOrAdd((Math.Min(d, 1_024), Math.Min(k, 2_048)), shape => Probe(shape.D, shape.K));
-
-    private static bool Probe(int d, int k)
+    /// <summary>Whether this CPU multiplies bfloat16 at least 1.6x faster than float32 at this width (about 10 ms to find out).</summary>
+    private static bool BFloat16Pays(int d, int k)
     {
         using var scope = NewDisposeScope();
-        var a = ones(512, d);
-        var b = ones(d, k);
+        var a = ones(512, Math.Min(d, 1_024));
+        var b = ones(Math.Min(d, 1_024), Math.Min(k, 2_048));
         var a16 = a.to(ScalarType.BFloat16);
         var b16 = b.to(ScalarType.BFloat16);
         double Time(Tensor x, Tensor y)
@@ -261,8 +251,6 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
     /// </summary>
     private static (double Objective, double Recomputed) Assign(Pass pass, Tensor centroids, Tensor assigned, Tensor? bounds, Tensor? groupDrift, Tensor? sums, Tensor? counts)
     {
-        // The final assignment runs outside the iterations' scopes: this one holds the pass' own temporaries.
-        using var scope = NewDisposeScope();
         double total = 0;
         long full = 0;
         var onCpu = centroids.device_type == DeviceType.CPU;
@@ -323,9 +311,9 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
     /// with one float32 dot product each; the best becomes its centroid and <paramref name="best"/>. When the winner changes, the
     /// screened winner is now one of the "other" centroids: its group's bound is raised to its exact similarity (the new winner
     /// stays inside its own group's bound, which only loosens it). Rows in parallel. Returns the rows whose best two are within
-    /// <paramref name="tieMargin"/> (left untouched), for the GEMM to settle.
+    /// <see cref="TieMargin"/> (left untouched), for the GEMM to settle.
     /// </summary>
-    private static List<long> SettleTies(Tensor rows, Tensor centroids, Tensor ties, Tensor candidates, Tensor best, Tensor index, Tensor? bounds, int groupSize, float tieMargin)
+    private static List<long> SettleTies(Tensor rows, Tensor centroids, Tensor ties, Tensor candidates, Tensor best, Tensor index, Tensor? bounds, int groupSize)
     {
         var close = new System.Collections.Concurrent.ConcurrentBag<long>();
         var m = (int)ties.shape[0];
@@ -377,7 +365,7 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
                     }
                 }
 
-                if (value - runnerUp <= tieMargin)
+                if (value - runnerUp <= TieMargin)
                 {
                     close.Add(i);
                     continue;
@@ -521,12 +509,6 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
         /// <summary>The bound on a screened score's error.</summary>
         public double ScreenError { get; init; }
 
-        /// <summary>
-        /// Near ties whose best two dot products are this close go to the float32 GEMM, whose assignment is the reference: a dot
-        /// product and the GEMM may each be off by about D 2^-24, so they can order such a pair differently.
-        /// </summary>
-        public float TieMargin { get; init; }
-
         /// <summary>Of this pass' screened rows, the share that were near ties (compared again in float32).</summary>
         public double NearTies => _screened == 0 ? 0 : (double)_nearTies / _screened;
 
@@ -614,18 +596,16 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
             {
                 // Only the centroids screened within twice the error of the winner can beat it: compare those exactly.
                 var candidates = scores.index_select(0, ties).ge(top.index_select(0, ties).unsqueeze(1)).nonzero().contiguous();
-                var close = SettleTies(rows, centroids, ties.contiguous(), candidates, best, index, bounds, layout.Size, TieMargin);
+                var close = SettleTies(rows, centroids, ties.contiguous(), candidates, best, index, bounds, layout.Size);
                 if (close.Count > 0)
                 {
-                    // Ties to within float32 rounding: a dot product and the GEMM may order them differently, and so may a GEMM
-                    // over fewer rows (one row takes a matrix-vector kernel): the assignment must be the float32 comparison's, so
-                    // the block is compared exactly as without screening (rare: about 1 row in 6,000 in the tests) and those
-                    // rows take its result.
+                    // Exact ties to within float32 rounding: a dot product and the GEMM may round them apart differently, and
+                    // the assignment must be the GEMM's (the float32 comparison's), so those few rows take it.
                     using var again = tensor(close.ToArray(), dtype: ScalarType.Int64);
-                    var (b, i, g) = Exact(rows, centroids, withBounds);
-                    best.index_copy_(0, again, b.index_select(0, again));
-                    index.index_copy_(0, again, i.index_select(0, again));
-                    bounds?.index_copy_(0, again, g!.index_select(0, again));
+                    var (b, i, g) = Exact(rows.index_select(0, again), centroids, withBounds);
+                    best.index_copy_(0, again, b);
+                    index.index_copy_(0, again, i);
+                    bounds?.index_copy_(0, again, g!);
                 }
             }
 
