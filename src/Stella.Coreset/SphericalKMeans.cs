@@ -36,8 +36,8 @@ public sealed record KMeansResult(float[] Centroids, int[] Assignments, IReadOnl
 /// GEMMs of a pass here), a full comparison multiplies bfloat16 copies of the rows and centroids, accumulating in float32. Every
 /// screened score lies within <see cref="ScreenError"/> of the exact one, so a row whose screened runner-up is more than twice
 /// that below its screened best has the same best centroid as the float32 GEMM; its similarity is then computed exactly (one dot
-/// product) and its group bounds are the screened ones plus the error, still upper bounds. For the other rows (near ties) only
-/// the centroids screened within twice the error of the winner can win: those are compared exactly. So the assignments are the float32 comparison's (rounding of the last float32 bit aside), only
+/// product) and its group bounds are the screened ones plus the error, still upper bounds. The other rows (near ties) are
+/// compared again in float32. So the assignments are the float32 comparison's (rounding of the last float32 bit aside), only
 /// faster. Screening is used when a probe at the start finds bfloat16 at least 1.6x faster (<c>screen</c> forces it on or off),
 /// and paused for two passes after a pass whose rows were mostly near ties (there it costs about what it saves).
 /// </para>
@@ -57,9 +57,6 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
     private const double BFloat16Roundoff = 1.0 / 256;
 
     private static readonly Scalar Margin = 1e-5f.ToScalar();
-
-    /// <summary>Similarities this close are settled by the float32 GEMM itself (see SettleTies).</summary>
-    private const float TieMargin = 1e-5f;
     private static readonly Scalar One = Stella.Model.Runtime.Scalars.One;
     private static readonly Scalar Zero = Stella.Model.Runtime.Scalars.Zero;
     private static readonly Scalar NegativeInfinity = Stella.Model.Runtime.Scalars.NegativeInfinity;
@@ -305,85 +302,6 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
         return (total / pass.Rows, (double)full / pass.Rows);
     }
 
-    /// <summary>
-    /// The near ties of a screened comparison, settled exactly: for each tie row <paramref name="ties"/>[r], its screened winner
-    /// (<paramref name="index"/>) and its other candidates (<paramref name="candidates"/>: pairs (r, centroid), by r) are compared
-    /// with one float32 dot product each; the best becomes its centroid and <paramref name="best"/>. When the winner changes, the
-    /// screened winner is now one of the "other" centroids: its group's bound is raised to its exact similarity (the new winner
-    /// stays inside its own group's bound, which only loosens it). Rows in parallel. Returns the rows whose best two are within
-    /// <see cref="TieMargin"/> (left untouched), for the GEMM to settle.
-    /// </summary>
-    private static List<long> SettleTies(Tensor rows, Tensor centroids, Tensor ties, Tensor candidates, Tensor best, Tensor index, Tensor? bounds, int groupSize)
-    {
-        var close = new System.Collections.Concurrent.ConcurrentBag<long>();
-        var m = (int)ties.shape[0];
-        var d = (int)rows.shape[1];
-        var groups = bounds is null ? 0 : (int)bounds.shape[1];
-        var pairs = (int)candidates.shape[0];
-        var offsets = new int[m + 1];
-        {
-            var pair = Raw<long>(candidates);
-            for (var k = 0; k < pairs; k++)
-            {
-                offsets[pair[2 * k] + 1]++;
-            }
-        }
-
-        for (var r = 0; r < m; r++)
-        {
-            offsets[r + 1] += offsets[r];
-        }
-
-        Parallel.For(0, Environment.ProcessorCount, part =>
-        {
-            var x = Raw<float>(rows);
-            var c = Raw<float>(centroids);
-            var tie = Raw<long>(ties);
-            var pair = Raw<long>(candidates);
-            var winners = Raw<long>(index);
-            var values = Raw<float>(best);
-            var (from, to) = Slice(m, part);
-            for (var r = from; r < to; r++)
-            {
-                var i = (int)tie[r];
-                var row = x.Slice(i * d, d);
-                var screened = (int)winners[i];
-                var screenedValue = TensorPrimitives.Dot(row, c.Slice(screened * d, d));
-                var (winner, value) = (screened, screenedValue);
-                var runnerUp = float.NegativeInfinity;
-                for (var k = offsets[r]; k < offsets[r + 1]; k++)
-                {
-                    var j = (int)pair[(2 * k) + 1];
-                    var v = TensorPrimitives.Dot(row, c.Slice(j * d, d));
-                    if (v > value)
-                    {
-                        (winner, value, runnerUp) = (j, v, value);
-                    }
-                    else
-                    {
-                        runnerUp = Math.Max(runnerUp, v);
-                    }
-                }
-
-                if (value - runnerUp <= TieMargin)
-                {
-                    close.Add(i);
-                    continue;
-                }
-
-                winners[i] = winner;
-                values[i] = value;
-                if (bounds is not null && winner != screened)
-                {
-                    var bound = Raw<float>(bounds);
-                    var g = (i * groups) + (screened / groupSize);
-                    bound[g] = Math.Max(bound[g], screenedValue);
-                }
-            }
-        });
-        return [.. close.Order()];
-    }
-
     /// <summary>The memory of a contiguous CPU tensor as a span (no copy).</summary>
     private static Span<T> Raw<T>(Tensor t)
         where T : unmanaged
@@ -594,19 +512,10 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
             _nearTies += m;
             if (m > 0)
             {
-                // Only the centroids screened within twice the error of the winner can beat it: compare those exactly.
-                var candidates = scores.index_select(0, ties).ge(top.index_select(0, ties).unsqueeze(1)).nonzero().contiguous();
-                var close = SettleTies(rows, centroids, ties.contiguous(), candidates, best, index, bounds, layout.Size);
-                if (close.Count > 0)
-                {
-                    // Exact ties to within float32 rounding: a dot product and the GEMM may round them apart differently, and
-                    // the assignment must be the GEMM's (the float32 comparison's), so those few rows take it.
-                    using var again = tensor(close.ToArray(), dtype: ScalarType.Int64);
-                    var (b, i, g) = Exact(rows.index_select(0, again), centroids, withBounds);
-                    best.index_copy_(0, again, b);
-                    index.index_copy_(0, again, i);
-                    bounds?.index_copy_(0, again, g!);
-                }
+                var (b, i, g) = Exact(rows.index_select(0, ties), centroids, withBounds);
+                best.index_copy_(0, ties, b);
+                index.index_copy_(0, ties, i);
+                bounds?.index_copy_(0, ties, g!);
             }
 
             return (best, index, bounds);
