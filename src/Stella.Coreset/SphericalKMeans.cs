@@ -31,18 +31,8 @@ public sealed record KMeansResult(float[] Centroids, int[] Assignments, IReadOnl
 /// bound a single far-moving centroid of 10,000 sends every row to the full comparison; per group it only loosens its own group.
 /// The assignment is the one the full comparison gives (float rounding aside: a 1e-5 margin sends near ties to the full
 /// comparison). Nothing of this is in a library TorchSharp reaches (faiss has no pruning), hence by hand.
-/// <para>
-/// Exact bfloat16 screening (CPU): where this CPU multiplies bfloat16 much faster than float32 (AVX-512 BF16: 2.2-3.0x on the
-/// GEMMs of a pass here), a full comparison multiplies bfloat16 copies of the rows and centroids, accumulating in float32. Every
-/// screened score lies within <see cref="ScreenError"/> of the exact one, so a row whose screened runner-up is more than twice
-/// that below its screened best has the same best centroid as the float32 GEMM; its similarity is then computed exactly (one dot
-/// product) and its group bounds are the screened ones plus the error, still upper bounds. The other rows (near ties) are
-/// compared again in float32. So the assignments are the float32 comparison's (rounding of the last float32 bit aside), only
-/// faster. Screening is used when a probe at the start finds bfloat16 at least 1.6x faster (<c>screen</c> forces it on or off),
-/// and paused for two passes after a pass whose rows were mostly near ties (there it costs about what it saves).
-/// </para>
 /// </remarks>
-public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed = 1234, int blockRows = 0, Device? device = null, bool plusPlus = false, Action<string>? progress = null, bool prune = true, int groups = 0, int pruneFromWidth = SphericalKMeans.PruneFromWidth, bool? screen = null)
+public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed = 1234, int blockRows = 0, Device? device = null, bool plusPlus = false, Action<string>? progress = null, bool prune = true, int groups = 0, int pruneFromWidth = SphericalKMeans.PruneFromWidth)
 {
     /// <summary>Feature matrices up to this size are read into memory once instead of once per pass.</summary>
     public const long InMemoryBytes = 2L << 30;
@@ -52,9 +42,6 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
 
     /// <summary>Rows at least this wide are pruned with the group bounds; narrower ones are always compared with every centroid.</summary>
     public const int PruneFromWidth = 128;
-
-    /// <summary>bfloat16's unit roundoff (8 significant bits).</summary>
-    private const double BFloat16Roundoff = 1.0 / 256;
 
     private static readonly Scalar Margin = 1e-5f.ToScalar();
     private static readonly Scalar One = Stella.Model.Runtime.Scalars.One;
@@ -80,11 +67,7 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
         using var centroids = tensor(init, [clusters, d], device: dev);
         using var held = (long)x.Rows * d * sizeof(float) <= InMemoryBytes ? ReadAll(x, dev) : null;
         var readSeconds = watch.Elapsed.TotalSeconds;
-        var pass = new Pass(x, held, blockRows > 0 ? blockRows : BlockRows(d), Layout(x.Rows), dev)
-        {
-            Screens = dev.type == DeviceType.CPU && (screen ?? BFloat16Pays(d, clusters)),
-            ScreenError = ScreenError(d),
-        };
+        var pass = new Pass(x, held, blockRows > 0 ? blockRows : BlockRows(d), Layout(x.Rows), dev);
         using var assigned = zeros(x.Rows, dtype: ScalarType.Int64, device: dev);
         // At small widths comparing a row with every centroid costs little more than the bookkeeping that would skip it: at
         // N = 100,000, D = 64 (2 cores) pruning took 2.3 s at K = 500 and 3.9 s at K = 1,000, plain passes 1.4 s and 2.5 s; at
@@ -107,9 +90,7 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
                 var drift = Update(centroids, sums, counts, d);
                 groupDrift?.Dispose();
                 groupDrift = pruning ? pass.GroupMax(drift.unsqueeze(0)).squeeze(0).MoveToOuterDisposeScope() : null;
-                var screening = pass.Screen ? $", bfloat16 screening ({pass.NearTies:P0} near ties)" : string.Empty;
-                pass.EndPass();
-                progress?.Invoke($"k-means iteration {it + 1}/{iterations}: objective {objective[^1]:0.00000}, {recomputed:P0} of rows compared with every centroid{screening}, {watch.Elapsed.TotalSeconds:0} s");
+                progress?.Invoke($"k-means iteration {it + 1}/{iterations}: objective {objective[^1]:0.00000}, {recomputed:P0} of rows compared with every centroid, {watch.Elapsed.TotalSeconds:0} s");
             }
 
             // Final assignment against the final centroids, so assignments and centroids agree.
@@ -134,37 +115,6 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
     /// (D 64, K 500: 1.49 s with 4,096, 1.85 s with 8,192), which the 8 MB bound keeps at 4,096.
     /// </summary>
     private int BlockRows(int d) => Math.Max(RowBlocks.Auto(Math.Max(d, clusters)), Math.Min(8_192, Math.Min((2 << 20) / Math.Max(1, clusters), (4 << 20) / d)));
-
-    /// <summary>
-    /// A bound on |screened score - exact score| for unit rows and centroids of width <paramref name="d"/>: rounding both to
-    /// bfloat16 moves each product by at most (2u + u^2)|x_i c_i|, and the sum of |x_i c_i| is at most |x||c| = 1; float32
-    /// accumulation adds at most about d 2^-24; rounding the result to bfloat16 at most u|s| &lt;= u. With margin: 3.1u + d 2^-23.
-    /// </summary>
-    public static double ScreenError(int d) => (3.1 * BFloat16Roundoff) + (d * Math.Pow(2, -23));
-
-    /// <summary>Whether this CPU multiplies bfloat16 at least 1.6x faster than float32 at this width (about 10 ms to find out).</summary>
-    private static bool BFloat16Pays(int d, int k)
-    {
-        using var scope = NewDisposeScope();
-        var a = ones(512, Math.Min(d, 1_024));
-        var b = ones(Math.Min(d, 1_024), Math.Min(k, 2_048));
-        var a16 = a.to(ScalarType.BFloat16);
-        var b16 = b.to(ScalarType.BFloat16);
-        double Time(Tensor x, Tensor y)
-        {
-            var best = double.MaxValue;
-            for (var i = 0; i < 4; i++)
-            {
-                var watch = Stopwatch.StartNew();
-                x.mm(y).Dispose();
-                best = Math.Min(best, watch.Elapsed.TotalSeconds);
-            }
-
-            return best;
-        }
-
-        return Time(a16, b16) * 1.6 < Time(a, b);
-    }
 
     /// <summary>Groups of consecutive centroids: about 10 centroids a group (Yinyang's K / 10), fewer groups when N x G would pass <see cref="BoundBytes"/>.</summary>
     private (int Groups, int Size) Layout(int rows)
@@ -251,7 +201,6 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
         double total = 0;
         long full = 0;
         var onCpu = centroids.device_type == DeviceType.CPU;
-        using var screened = pass.Screen ? centroids.t().contiguous().to(ScalarType.BFloat16) : null;
         pass.Each((start, rows) =>
         {
             var n = (int)rows.shape[0];
@@ -260,7 +209,7 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
             Tensor best;
             if (groupDrift is null || bound is null)
             {
-                var (b, index, groupBest) = pass.Full(rows, centroids, bound is not null, screened);
+                var (b, index, groupBest) = pass.Full(rows, centroids, bound is not null);
                 own.copy_(index);
                 bound?.copy_(groupBest!);
                 best = b;
@@ -274,7 +223,7 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
                 var m = (int)doubtful.shape[0];
                 if (m > 0)
                 {
-                    var (b, index, groupBest) = pass.Full(rows.index_select(0, doubtful), centroids, true, screened);
+                    var (b, index, groupBest) = pass.Full(rows.index_select(0, doubtful), centroids, true);
                     best.index_copy_(0, doubtful, b);
                     own.index_copy_(0, doubtful, index);
                     bound.index_copy_(0, doubtful, groupBest!);
@@ -415,42 +364,7 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
     /// <summary>How a pass walks the rows (held in memory, or streamed) and how the centroids are grouped for the bounds.</summary>
     private sealed class Pass(IRowSource x, Tensor? held, int blockRows, (int Groups, int Size) layout, Device device)
     {
-        private long _screened;
-        private long _nearTies;
-        private int _pause;
-
         public int Rows => x.Rows;
-
-        /// <summary>Whether full comparisons may screen in bfloat16 (see the class remarks).</summary>
-        public bool Screens { get; init; }
-
-        /// <summary>The bound on a screened score's error.</summary>
-        public double ScreenError { get; init; }
-
-        /// <summary>Of this pass' screened rows, the share that were near ties (compared again in float32).</summary>
-        public double NearTies => _screened == 0 ? 0 : (double)_nearTies / _screened;
-
-        /// <summary>Whether this pass screens: on a CPU where it pays, except for two passes after one with too many near ties.</summary>
-        public bool Screen => Screens && _pause == 0;
-
-        /// <summary>
-        /// Ends a pass. After a pass whose screened rows were more than 60% near ties (where screening costs about what it saves:
-        /// the first passes, from random centroids), the next two passes compare in float32 only, then screening is tried again.
-        /// </summary>
-        public void EndPass()
-        {
-            if (_pause > 0)
-            {
-                _pause--;
-            }
-            else if (_screened > 0 && _nearTies * 5 > _screened * 3)
-            {
-                _pause = 2;
-            }
-
-            _screened = 0;
-            _nearTies = 0;
-        }
 
         public int Groups => layout.Groups;
 
@@ -482,46 +396,8 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
             return g == 1 ? tail : cat([head, tail], 1);
         }
 
-        /// <summary>
-        /// Best similarity, its centroid and (when <paramref name="withBounds"/>) the per-group best of the other centroids (an
-        /// upper bound on it when screened); <paramref name="screened"/>: the centroids transposed in bfloat16, or null.
-        /// </summary>
-        public (Tensor Best, Tensor Index, Tensor? GroupBest) Full(Tensor rows, Tensor centroids, bool withBounds, Tensor? screened)
-        {
-            if (screened is null)
-            {
-                return Exact(rows, centroids, withBounds);
-            }
-
-            var n = rows.shape[0];
-            // The reductions run in float32: torch's bfloat16 max and group maxima took 2.3 and 4.7 ms on a 419 x 10,000 block,
-            // against 0.8 ms to convert it and 2.1 and 2.3 ms in float32.
-            var scores = rows.to(ScalarType.BFloat16).mm(screened).to(ScalarType.Float32);
-            var (top, index) = scores.max(1);
-            scores.scatter_(1, index.unsqueeze(1), full(n, 1, NegativeInfinity, device: rows.device));
-            var groupBest = withBounds ? GroupMax(scores) : null;
-            var second = groupBest is null ? scores.amax([1]) : groupBest.amax([1]);
-            // The screened winner is the exact one unless the runner-up comes within twice the error of it.
-            using var margin = (2 * ScreenError).ToScalar();
-            var ties = second.ge(top.sub_(margin)).nonzero().squeeze(1);
-            var best = OwnSimilarity(rows, centroids, index);
-            using var error = ScreenError.ToScalar();
-            var bounds = groupBest?.add_(error);
-            var m = ties.shape[0];
-            _screened += n;
-            _nearTies += m;
-            if (m > 0)
-            {
-                var (b, i, g) = Exact(rows.index_select(0, ties), centroids, withBounds);
-                best.index_copy_(0, ties, b);
-                index.index_copy_(0, ties, i);
-                bounds?.index_copy_(0, ties, g!);
-            }
-
-            return (best, index, bounds);
-        }
-
-        private (Tensor Best, Tensor Index, Tensor? GroupBest) Exact(Tensor rows, Tensor centroids, bool withBounds)
+        /// <summary>Best similarity, its centroid and (when <paramref name="withBounds"/>) the per-group best of the other centroids.</summary>
+        public (Tensor Best, Tensor Index, Tensor? GroupBest) Full(Tensor rows, Tensor centroids, bool withBounds)
         {
             var scores = rows.matmul(centroids.t());
             var (best, index) = scores.max(1);
