@@ -10,7 +10,7 @@ namespace Stella.Coreset;
 /// <param name="Assignments">Cluster of each row.</param>
 /// <param name="Objective">Mean cosine of the rows to their centroid after each iteration's assignment (higher is better).</param>
 /// <param name="Seconds">Wall time of the whole fit, reading the rows included.</param>
-/// <param name="ReadSeconds">Of <paramref name="Seconds"/>, reading the initial centroids and (when they fit in memory) every row before the first pass.</param>
+/// <param name="ReadSeconds">Of <paramref name="Seconds"/>, reading the initial centroids and (when they fit in memory) every row before the first pass (k-means++ seeding not included).</param>
 public sealed record KMeansResult(float[] Centroids, int[] Assignments, IReadOnlyList<double> Objective, double Seconds, double ReadSeconds);
 
 /// <summary>
@@ -63,10 +63,12 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
         var permutation = Enumerable.Range(0, x.Rows).ToArray();
         rng.Shuffle(permutation);
         var init = new float[clusters * d];
-        x.ReadRows(plusPlus ? PlusPlus(x, rng) : permutation.Take(clusters).ToList(), init);
+        var seeds = plusPlus ? PlusPlus(x, rng) : permutation.Take(clusters).ToList();
+        var reading = Stopwatch.StartNew();
+        x.ReadRows(seeds, init);
         using var centroids = tensor(init, [clusters, d], device: dev);
         using var held = (long)x.Rows * d * sizeof(float) <= InMemoryBytes ? ReadAll(x, dev) : null;
-        var readSeconds = watch.Elapsed.TotalSeconds;
+        var readSeconds = reading.Elapsed.TotalSeconds;
         var pass = new Pass(x, held, blockRows > 0 ? blockRows : BlockRows(d), Layout(x.Rows), dev);
         using var assigned = zeros(x.Rows, dtype: ScalarType.Int64, device: dev);
         // At small widths comparing a row with every centroid costs little more than the bookkeeping that would skip it: at

@@ -28,7 +28,7 @@ internal static partial class KMeansGrid
         var threads = TorchSharp.torch.get_num_threads();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"k-means grid: N = {n}, 500 planted skewed clusters, {iterations} iterations, {threads} threads (faiss: OMP_NUM_THREADS={threads}), OMP_WAIT_POLICY {policy} for stella, {userPolicy ?? "default"} for faiss"));
         Console.WriteLine("Times are medians over the repeats (5 where one pair takes under 30 s, else 1; ours and faiss alternate), [min-max] beside them.");
-        Console.WriteLine("ours k-means: our fit without reading the .npy into memory; faiss' time likewise starts after its np.load and normalize_L2.");
+        Console.WriteLine("ours k-means: our fit without reading the .npy into memory; faiss' time likewise starts after its np.load and normalize_L2. CPU: ours includes opening and reading the file, faiss' not.");
         Console.WriteLine("      D       K  reps   ours s (with read) [min-max]   ours k-means s   faiss s [min-max]   k-means/faiss  CPU ours/faiss   objective ours  faiss   diff %   load (1 min)");
         var warm = false;
         foreach (var d in widths)
