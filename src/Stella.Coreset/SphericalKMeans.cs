@@ -114,7 +114,7 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
     /// block's scores stay within 8 MB and its rows within 16 MB: with few, narrow centroids a 4,096-row block is too little work
     /// for its fixed cost. Measured at N = 100,000 (2 cores, medians of 7 alternating fits): D 64, K 100: 0.51 s with 4,096 rows,
     /// 0.43 s with 8,192, 0.48 s with 16,384; D 256, K 100: 1.19 / 1.18 / 1.23 s; at K 500 and 1,000 larger blocks were slower
-    /// (D 64, K 500: 1.49 s with 4,096, 1.85 s with 8,192), which the 8 MB bound keeps at 4,096.
+    /// (D 64, K 500: 1.49 s with 4,096, 1.85 s with 8,192), which the 8 MB bound keeps at about 4,096 (4,194).
     /// </summary>
     private int BlockRows(int d) => Math.Max(RowBlocks.Auto(Math.Max(d, clusters)), Math.Min(8_192, Math.Min((2 << 20) / Math.Max(1, clusters), (4 << 20) / d)));
 
