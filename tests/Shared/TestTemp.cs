@@ -13,9 +13,6 @@ internal static class TestTemp
 
     private static readonly Lazy<string> Root = new(CreateRoot);
 
-    /// <summary>The root of this process' folders (made on first use).</summary>
-    public static string RootDir => Root.Value;
-
     /// <summary>A new empty folder whose name starts with <paramref name="prefix"/>.</summary>
     public static string Dir(string prefix = "t")
     {
@@ -23,9 +20,6 @@ internal static class TestTemp
         Directory.CreateDirectory(dir);
         return dir;
     }
-
-    /// <summary>A path for a new file in this process' root (not created).</summary>
-    public static string File(string name) => Path.Combine(Root.Value, $"{Guid.NewGuid():N}-{name}");
 
     private static string CreateRoot()
     {
