@@ -72,7 +72,7 @@ public static class CoresetJob
             throw new UserInputException($"unknown --method '{settings.Method}': choose from {string.Join(", ", Methods)}");
         }
 
-        Stella.Model.Runtime.TorchRuntime.PreferPassiveThreadWaits();
+        Stella.Model.Runtime.TorchRuntime.PreferShortThreadSpins();
         Stella.Model.Runtime.TorchRuntime.Initialize();
         var phases = new List<object>();
         var featuresPath = settings.Features;

@@ -38,7 +38,7 @@ internal static class CoresetBench
             Npy.Write(path, data, n, d);
         }
 
-        Stella.Model.Runtime.TorchRuntime.PreferPassiveThreadWaits();
+        Stella.Model.Runtime.TorchRuntime.PreferShortThreadSpins();
         Stella.Model.Runtime.TorchRuntime.Initialize();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"coreset (a): N = {n}, D = {d}, K = {k}, {iterations} iterations, {Environment.ProcessorCount} cores; data {path}"));
         using var x = FeatureMatrix.Open(path);

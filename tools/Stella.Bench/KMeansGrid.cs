@@ -20,13 +20,14 @@ internal static partial class KMeansGrid
         widths ??= [64, 256, 1_024];
         ks ??= [100, 500, 1_000, 10_000];
         folder ??= Path.GetTempPath();
-        // faiss runs with OpenMP's default wait policy unless the user chose one: stella sets PASSIVE for itself only.
+        // faiss runs with OpenMP's default waits unless the user chose them: stella shortens its spins for itself only.
         var userPolicy = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY");
-        Stella.Model.Runtime.TorchRuntime.PreferPassiveThreadWaits();
+        var userSpin = Environment.GetEnvironmentVariable("GOMP_SPINCOUNT");
+        Stella.Model.Runtime.TorchRuntime.PreferShortThreadSpins();
         Stella.Model.Runtime.TorchRuntime.Initialize();
-        var policy = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "default";
+        var policy = $"OMP_WAIT_POLICY {Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "default"}, GOMP_SPINCOUNT {Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") ?? "default"}";
         var threads = TorchSharp.torch.get_num_threads();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"k-means grid: N = {n}, 500 planted skewed clusters, {iterations} iterations, {threads} threads (faiss: OMP_NUM_THREADS={threads}), OMP_WAIT_POLICY {policy} for stella, {userPolicy ?? "default"} for faiss"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"k-means grid: N = {n}, 500 planted skewed clusters, {iterations} iterations, {threads} threads (faiss: OMP_NUM_THREADS={threads}), {policy} for stella; OMP_WAIT_POLICY {userPolicy ?? "default"}, GOMP_SPINCOUNT {userSpin ?? "default"} for faiss"));
         Console.WriteLine("Times are medians over the repeats (5 where one pair takes under 30 s, else 1; ours and faiss alternate), [min-max] beside them.");
         Console.WriteLine("ours k-means: our fit without reading the .npy into memory; faiss' time likewise starts after its np.load and normalize_L2. CPU: ours includes opening and reading the file, faiss' not.");
         Console.WriteLine("      D       K  reps   ours s (with read) [min-max]   ours k-means s   faiss s [min-max]   k-means/faiss  CPU ours/faiss   objective ours  faiss   diff %   load (1 min)");
@@ -59,7 +60,7 @@ internal static partial class KMeansGrid
                     }
 
                     ours[^1] = (ours[^1].Result, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
-                    faiss.Add(Faiss(path, k, iterations, threads, userPolicy));
+                    faiss.Add(Faiss(path, k, iterations, threads, userPolicy, userSpin));
                     reps = ours[0].Result.Seconds + faiss[0].Seconds < 30 ? 5 : 1;
                 }
 
@@ -87,7 +88,7 @@ internal static partial class KMeansGrid
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    private static (double Seconds, double Cpu, double Objective, string Line) Faiss(string path, int k, int iterations, int threads, string? policy)
+    private static (double Seconds, double Cpu, double Objective, string Line) Faiss(string path, int k, int iterations, int threads, string? policy, string? spin)
     {
         var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[] { Path.Combine("tools", "bench", "faiss_kmeans.py"), path, k.ToString(CultureInfo.InvariantCulture), iterations.ToString(CultureInfo.InvariantCulture) })
@@ -103,6 +104,15 @@ internal static partial class KMeansGrid
         else
         {
             info.Environment["OMP_WAIT_POLICY"] = policy;
+        }
+
+        if (spin is null)
+        {
+            info.Environment.Remove("GOMP_SPINCOUNT");
+        }
+        else
+        {
+            info.Environment["GOMP_SPINCOUNT"] = spin;
         }
 
         try

@@ -24,7 +24,7 @@ internal static class LlavaScaleBench
         folder ??= Path.GetTempPath();
         var path = Path.Combine(folder, $"stella-coreset-llava-{N}x{D}-f16.npy");
         var bytes = (long)N * D * 2;
-        Stella.Model.Runtime.TorchRuntime.PreferPassiveThreadWaits();
+        Stella.Model.Runtime.TorchRuntime.PreferShortThreadSpins();
         Stella.Model.Runtime.TorchRuntime.Initialize();
         if (!File.Exists(path) || new FileInfo(path).Length < bytes)
         {
