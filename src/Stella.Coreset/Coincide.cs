@@ -32,6 +32,12 @@ public sealed record CoincideOptions
 
     /// <summary>Cosine above which another centroid counts as a near-duplicate and is left out of S_i (Reference mode). Default 0.9.</summary>
     public double DuplicateCosine { get; init; } = 0.9;
+
+    /// <summary>
+    /// Memory for the clusters' inner products kept from the density pass for greedy MMD; clusters beyond it are read again.
+    /// Changes no result. Default 1 GiB.
+    /// </summary>
+    public long GramCacheBytes { get; init; } = 1L << 30;
 }
 
 /// <summary>The per-cluster scores and quotas.</summary>
@@ -87,6 +93,9 @@ public static class Coincide
 
     /// <summary>D_i of the unit rows of <paramref name="rows"/> [n, d].</summary>
     public static double Density(torch.Tensor rows) => DensityOf(Gram(rows), (int)rows.shape[0]);
+
+    /// <summary>D_i from the n x n inner products of a cluster's unit rows (<see cref="GramSingle"/>).</summary>
+    public static double DensityFromGram(float[] gram, int n) => DensityOf(Array.ConvertAll(gram, g => (double)g), n);
 
     private static double DensityOf(double[] gram, int n)
     {
@@ -151,6 +160,9 @@ public static class Coincide
 
     /// <summary>Greedy MMD^2 selection of <paramref name="q"/> of the unit rows of <paramref name="rows"/> [n, d].</summary>
     public static int[] GreedyMmd(torch.Tensor rows, int q) => GreedyMmdOf(Gram(rows), (int)rows.shape[0], q);
+
+    /// <summary>Greedy MMD^2 selection of <paramref name="q"/> rows from the n x n inner products of a cluster's unit rows (<see cref="GramSingle"/>).</summary>
+    public static int[] GreedyMmdFromGram(float[] gram, int n, int q) => GreedyMmdOf(Array.ConvertAll(gram, g => (double)g), n, q);
 
     private static int[] GreedyMmdOf(double[] kernel, int n, int q)
     {
@@ -244,10 +256,13 @@ public static class Coincide
     }
 
     /// <summary>The inner products of the rows of <paramref name="x"/> [n, d].</summary>
-    public static double[] Gram(torch.Tensor x)
+    public static double[] Gram(torch.Tensor x) => Array.ConvertAll(GramSingle(x), g => (double)g);
+
+    /// <summary>The inner products of the rows of <paramref name="x"/> [n, d] as the float32 GEMM gives them (n x n, row-major).</summary>
+    public static float[] GramSingle(torch.Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        return x.matmul(x.t()).to_type(torch.ScalarType.Float64).data<double>().ToArray();
+        return x.matmul(x.t()).data<float>().ToArray();
     }
 
     internal static double Dot(float[] v, int a, int b, int d)

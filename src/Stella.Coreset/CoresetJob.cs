@@ -190,6 +190,18 @@ public static class CoresetJob
         var density = new double[k];
         // One tensor for every cluster's rows (the largest cluster's size); each cluster's rows are read straight into it.
         using var rows = TorchSharp.torch.empty(sizes.Max(), x.Dims);
+        float[] Gram(int c)
+        {
+            x.ReadRows(members[c], RowBlocks.Memory(rows)[..(sizes[c] * x.Dims)]);
+            using var view = rows.narrow(0, 0, sizes[c]);
+            return Coincide.GramSingle(view);
+        }
+
+        // Density and greedy MMD both need a cluster's n x n inner products. Reading the rows again for MMD is a second pass in
+        // cluster order over the whole file (at LLaVA scale 27 GB of scattered reads, larger than the page cache), so the Gram
+        // matrices are kept from the density pass while they fit in options.GramCacheBytes (LLaVA scale: 66.5 M entries, 266 MB).
+        var kept = new float[]?[k];
+        long keptBytes = 0;
         for (var c = 0; c < k; c++)
         {
             if (sizes[c] == 0)
@@ -198,21 +210,25 @@ public static class CoresetJob
                 continue;
             }
 
-            x.ReadRows(members[c], RowBlocks.Memory(rows)[..(sizes[c] * x.Dims)]);
-            using var view = rows.narrow(0, 0, sizes[c]);
-            density[c] = Coincide.Density(view);
+            var gram = Gram(c);
+            density[c] = Coincide.DensityFromGram(gram, sizes[c]);
+            if (keptBytes + ((long)gram.Length * sizeof(float)) <= options.GramCacheBytes)
+            {
+                kept[c] = gram;
+                keptBytes += (long)gram.Length * sizeof(float);
+            }
         }
 
         phases.Add(Phase("density", watch));
+        log($"density: {kept.Count(g => g is not null)} of {sizes.Count(n => n > 0)} clusters' inner products kept for MMD ({keptBytes / (1 << 20)} MB)");
         var p = Coincide.Probability(s, density.Select(v => double.IsInfinity(v) ? double.MaxValue : v).ToArray(), options.Tau);
         var (order, quotas) = Coincide.Quotas(p, sizes, budget);
         watch.Restart();
         var selected = new List<int>(budget);
         foreach (var c in order.Where(c => quotas[c] > 0))
         {
-            x.ReadRows(members[c], RowBlocks.Memory(rows)[..(sizes[c] * x.Dims)]);
-            using var view = rows.narrow(0, 0, sizes[c]);
-            selected.AddRange(Coincide.GreedyMmd(view, quotas[c]).Select(i => members[c][i]));
+            selected.AddRange(Coincide.GreedyMmdFromGram(kept[c] ?? Gram(c), sizes[c], quotas[c]).Select(i => members[c][i]));
+            kept[c] = null;
         }
 
         phases.Add(Phase("greedy_mmd", watch));

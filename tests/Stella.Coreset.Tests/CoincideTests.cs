@@ -245,6 +245,28 @@ public sealed class CoincideTests
     }
 
     [Fact]
+    public void Job_KeptInnerProducts_SelectWhatReadingTheRowsAgainSelects()
+    {
+        // float16 rows: the density pass and the MMD pass both convert them; kept Gram matrices must give MMD the same numbers.
+        var (path, _) = Planted(600, 24, 6, 11, half: true);
+        var settings = new CoresetSettings { Features = path, Out = TempDir(), Clusters = 12, Iterations = 6, Coincide = new CoincideOptions { Ratio = 0.3, Transfer = TransferMode.Thesis } };
+        var runs = new[] { 0L, 20_000L, 1L << 30 }.Select(cap =>
+        {
+            var log = new List<string>();
+            var dir = TempDir();
+            CoresetJob.Run(settings with { Out = dir, Coincide = settings.Coincide with { GramCacheBytes = cap } }, log.Add);
+            return (Indices: File.ReadAllBytes(Path.Combine(dir, "indices.npy")), Line: log.Single(l => l.StartsWith("density:", StringComparison.Ordinal)));
+        }).ToArray();
+
+        Assert.StartsWith("density: 0 of 12 clusters' inner products kept", runs[0].Line);
+        Assert.StartsWith("density: 12 of 12 clusters' inner products kept", runs[2].Line);
+        var partial = int.Parse(System.Text.RegularExpressions.Regex.Match(runs[1].Line, @"density: (\d+) of").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(partial, 1, 11);
+        Assert.Equal(runs[0].Indices, runs[1].Indices);
+        Assert.Equal(runs[0].Indices, runs[2].Indices);
+    }
+
+    [Fact]
     public void Job_BadInputs_AreClearErrors()
     {
         var (path, _) = Planted(50, 4, 2, 3);
