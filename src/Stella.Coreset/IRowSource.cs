@@ -67,17 +67,50 @@ public static class RowBlocks
 
     /// <summary>
     /// Calls <paramref name="body"/> with each block's first row and its rows as a tensor [n, D] on <paramref name="device"/>; the
-    /// tensor and whatever the body creates are disposed after the call. One buffer serves every block.
+    /// tensor and whatever the body creates are disposed after the call. Two buffers take turns: the next block is read while the
+    /// body works on this one, so a pass over a file costs about the larger of reading and computing, not their sum (at LLaVA scale
+    /// the projection reads 27 GB at about 300 MB/s from disk and multiplies 7e12 flops).
     /// </summary>
     public static void Each(IRowSource x, int blockRows, TorchSharp.torch.Device device, Action<int, TorchSharp.torch.Tensor> body)
     {
-        using var block = TorchSharp.torch.empty(Math.Min(blockRows, x.Rows), x.Dims);
-        for (var start = 0; start < x.Rows; start += blockRows)
+        var size = Math.Min(blockRows, x.Rows);
+        using var current = TorchSharp.torch.empty(size, x.Dims);
+        using var next = x.Rows > blockRows ? TorchSharp.torch.empty(size, x.Dims) : null;
+        var buffers = new[] { current, next ?? current };
+        Task Read(TorchSharp.torch.Tensor buffer, int start) => Task.Run(() => x.ReadRows(start, Math.Min(blockRows, x.Rows - start), Memory(buffer)[..(Math.Min(blockRows, x.Rows - start) * x.Dims)]));
+        x.ReadRows(0, size, Memory(current)[..(size * x.Dims)]);
+        Task? pending = null;
+        try
         {
-            using var scope = TorchSharp.torch.NewDisposeScope();
-            var n = Math.Min(blockRows, x.Rows - start);
-            x.ReadRows(start, n, Memory(block)[..(n * x.Dims)]);
-            body(start, (n == block.shape[0] ? block.alias() : block.narrow(0, 0, n)).to(device));
+            for (int start = 0, turn = 0; start < x.Rows; start += blockRows, turn ^= 1)
+            {
+                // The read of this block (started during the last body) must be complete, and its error is this block's error.
+                pending?.GetAwaiter().GetResult();
+                pending = null;
+                var block = buffers[turn];
+                if (start + blockRows < x.Rows)
+                {
+                    pending = Read(buffers[turn ^ 1], start + blockRows);
+                }
+
+                using var scope = TorchSharp.torch.NewDisposeScope();
+                var n = Math.Min(blockRows, x.Rows - start);
+                body(start, (n == block.shape[0] ? block.alias() : block.narrow(0, 0, n)).to(device));
+            }
+        }
+        finally
+        {
+            // A body that throws leaves a read in flight into a buffer about to be freed: wait for it (its own error no longer matters).
+            if (pending is not null)
+            {
+                try
+                {
+                    pending.Wait();
+                }
+                catch (AggregateException)
+                {
+                }
+            }
         }
     }
 

@@ -352,6 +352,67 @@ public sealed class CoincideTests
         async Task Shard(string into, int shard, int numShards, int dims = 24, int? from = null)
         {
             var (first, count) = FeatureShards.Range(300, shard, numShards);
+    [Fact]
+    public void RowBlocks_ReadTheNextBlockDuringTheBody_GiveEveryRowOnce_AndStopAtTheFirstBadBlock()
+    {
+        var (path, _) = Planted(103, 12, 3, 4, half: true);
+        using var x = FeatureMatrix.Open(path);
+        var all = new float[103 * 12];
+        x.ReadRows(0, 103, all);
+        var seen = new List<(int Start, float[] Rows)>();
+        var source = new WatchedRows(new DenseRows(all, 103, 12));
+        RowBlocks.Each(source, 10, TorchSharp.torch.CPU, (start, rows) =>
+        {
+            // Each body waits until the next block has been read (so reading does overlap the body), then takes its rows: the
+            // read must not have written into the rows handed out.
+            if (start + 10 < 103)
+            {
+                Assert.True(source.WaitForRead(start + 10, TimeSpan.FromSeconds(10)), $"the block at {start + 10} was not read during the body of the block at {start}");
+            }
+
+            seen.Add((start, rows.data<float>().ToArray()));
+        });
+        Assert.Equal(Enumerable.Range(0, 11).Select(b => b * 10), seen.Select(b => b.Start));
+        Assert.Equal(all, seen.SelectMany(b => b.Rows));
+        Assert.Equal(3 * 12, seen[^1].Rows.Length);
+
+        // A bad row in the fourth block: the first three blocks reach the body, then the reader's error (naming the row) ends the pass.
+        var data = all.ToArray();
+        data[(34 * 12) + 1] = float.NaN;
+        var bad = Path.Combine(TempDir(), "bad.npy");
+        Npy.Write(bad, data, 103, 12);
+        using var y = FeatureMatrix.Open(bad);
+        var starts = new List<int>();
+        Assert.Contains("row 34 holds NaN or infinity", Assert.Throws<InvalidDataException>(() => RowBlocks.Each(y, 10, TorchSharp.torch.CPU, (start, _) => starts.Add(start))).Message);
+        Assert.Equal([0, 10, 20], starts);
+
+        // A body that fails stops the pass with its own error, after the read it started has finished.
+        var e = Assert.Throws<InvalidOperationException>(() => RowBlocks.Each(x, 10, TorchSharp.torch.CPU, (start, _) => throw new InvalidOperationException($"body at {start}")));
+        Assert.Equal("body at 0", e.Message);
+    }
+
+    /// <summary>A row source that records which blocks have been read, so a test can wait for one.</summary>
+    private sealed class WatchedRows(IRowSource inner) : IRowSource
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<int, ManualResetEventSlim> _read = new();
+
+        public int Rows => inner.Rows;
+
+        public int Dims => inner.Dims;
+
+        public bool WaitForRead(int start, TimeSpan timeout) => Event(start).Wait(timeout);
+
+        public void ReadRows(int start, int count, Span<float> destination)
+        {
+            inner.ReadRows(start, count, destination);
+            Event(start).Set();
+        }
+
+        public void ReadRows(IReadOnlyList<int> rows, Span<float> destination) => inner.ReadRows(rows, destination);
+
+        private ManualResetEventSlim Event(int start) => _read.GetOrAdd(start, _ => new ManualResetEventSlim());
+    }
+
             var start = from ?? first;
             var rows = Enumerable.Range(start, count).Select(r => new FeatureRow { Row = r, Clip = $"clip{r}", Label = $"class{truth[r]}", Features = values.AsSpan(r * 24, dims).ToArray() }).ToList();
             await FeatureShards.WriteAsync(into, shard, numShards, 300, rows);
