@@ -19,6 +19,7 @@ internal static class CoresetCommand
         var iterations = new Option<int>("--iterations") { Description = "k-means iterations.", DefaultValueFactory = _ => 20 };
         var plusPlus = new Option<bool>("--kmeans-plus-plus") { Description = "Seed centroids with k-means++ (one pass over the data per centroid) instead of random rows." };
         var project = new Option<int>("--project") { Description = "Approximation for very wide features: cluster in a seeded random projection to this many dimensions, rebuild the centroids in the full space, and report the effect on the full-space objective (0: exact).", DefaultValueFactory = _ => 0 };
+        var precision = new Option<string>("--kmeans-precision") { Description = "Arithmetic of the k-means assignment GEMM: float32 (as faiss) or bfloat16 (about 3x faster where the CPU has AVX-512 BF16 or AMX; a row whose two best centroids are within about 0.01 may take the second; meant with --project, whose projection distorts cosines far more). The objective and centroids stay float32.", DefaultValueFactory = _ => "float32" };
         var labels = new Option<string?>("--labels") { Description = "Text file with one label per row: the report shows how the coreset covers them against random." };
         var seed = new Option<int>("--seed") { Description = "Seed.", DefaultValueFactory = _ => 1234 };
         var output = new Option<string>("--out") { Description = "Folder for indices.npy, assignments.npy, centroids.npy, summary.json, report.md.", Required = true };
@@ -26,7 +27,7 @@ internal static class CoresetCommand
             "Cluster features with spherical k-means, then choose a coreset: COINCIDE (transferability, density, P per cluster, greedy MMD " +
             "inside each cluster) or a baseline (random, SemDeDup, Self-Sup prototypicality, nearest to centroid).")
         {
-            features, ratio, clusters, tau, method, transfer, layers, iterations, plusPlus, project, labels, seed, output,
+            features, ratio, clusters, tau, method, transfer, layers, iterations, plusPlus, project, precision, labels, seed, output,
         };
         command.SetAction(parse =>
         {
@@ -35,6 +36,12 @@ internal static class CoresetCommand
                 "reference" => TransferMode.Reference,
                 "thesis" => TransferMode.Thesis,
                 var other => throw new UserInputException($"--transfer must be 'reference' or 'thesis' (got '{other}')"),
+            };
+            var kmeansPrecision = parse.GetValue(precision) switch
+            {
+                "float32" => KMeansPrecision.Float32,
+                "bfloat16" => KMeansPrecision.BFloat16,
+                var other => throw new UserInputException($"--kmeans-precision must be 'float32' or 'bfloat16' (got '{other}')"),
             };
             var featuresPath = parse.GetValue(features)!;
             var layerBlocks = parse.GetValue(layers);
@@ -49,7 +56,7 @@ internal static class CoresetCommand
             {
                 Features = featuresPath, Out = parse.GetValue(output)!, Clusters = parse.GetValue(clusters), Method = parse.GetValue(method)!,
                 Iterations = parse.GetValue(iterations), Seed = parse.GetValue(seed), Labels = parse.GetValue(labels), PlusPlus = parse.GetValue(plusPlus),
-                Project = parse.GetValue(project),
+                Project = parse.GetValue(project), KMeansPrecision = kmeansPrecision,
                 Coincide = new CoincideOptions { Ratio = parse.GetValue(ratio), Tau = parse.GetValue(tau), Transfer = mode, Layers = layerBlocks.Value },
             }, Log);
             return 0;

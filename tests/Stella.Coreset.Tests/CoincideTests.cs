@@ -136,6 +136,38 @@ public sealed class CoincideTests
     }
 
     [Fact]
+    public void KMeans_BFloat16_KeepsClearWinners_ChangesOnlyNearTies_AndMeasuresItsObjectiveInFloat32()
+    {
+        // Planted clusters far apart: every row's best centroid wins by far more than bfloat16's error, so nothing changes.
+        var (clear, _) = Planted(3000, 48, 12, 21);
+        using (var x = FeatureMatrix.Open(clear))
+        {
+            var exact = new SphericalKMeans(12, iterations: 8, seed: 4, plusPlus: true).Fit(x);
+            var low = new SphericalKMeans(12, iterations: 8, seed: 4, plusPlus: true, precision: KMeansPrecision.BFloat16).Fit(x);
+            Assert.Equal(exact.Assignments, low.Assignments);
+            Assert.Equal(exact.Objective[^1], low.Objective[^1], 5);
+        }
+
+        // Gaussian rows and many centroids: close seconds everywhere. bfloat16 takes the second for some rows, the objective
+        // barely moves, and the objective it reports is the float32 mean cosine of each row to the centroid it chose.
+        var rng = new Random(6);
+        const int n = 4000, d = 64;
+        var data = Enumerable.Range(0, n * d).Select(_ => (float)(rng.NextDouble() + rng.NextDouble() - 1)).ToArray();
+        var path = Path.Combine(TempDir(), "gaussian.npy");
+        Npy.Write(path, data, n, d);
+        using var rows = FeatureMatrix.Open(path);
+        var f32 = new SphericalKMeans(200, iterations: 6, seed: 1).Fit(rows);
+        var bf16 = new SphericalKMeans(200, iterations: 6, seed: 1, precision: KMeansPrecision.BFloat16).Fit(rows);
+        var moved = f32.Assignments.Zip(bf16.Assignments).Count(p => p.First != p.Second);
+        Assert.InRange(moved, 1, n / 4);
+        Assert.InRange(bf16.Objective[^1], f32.Objective[^1] * 0.99, f32.Objective[^1] * 1.01);
+        var unit = new float[n * d];
+        rows.ReadRows(0, n, unit);
+        var mean = Enumerable.Range(0, n).Average(i => Enumerable.Range(0, d).Sum(j => unit[(i * d) + j] * (double)bf16.Centroids[(bf16.Assignments[i] * d) + j]));
+        Assert.Equal(mean, bf16.Objective[^1], 5);
+    }
+
+    [Fact]
     public void GreedyMmd_EqualsBruteForceSearch()
     {
         var rng = new Random(7);
@@ -321,38 +353,6 @@ public sealed class CoincideTests
     }
 
     [Fact]
-    public void FeatureMatrix_NormalizesHugeFiniteRows_AndNamesTheFirstBadRowOfABlock()
-    {
-        var path = Path.Combine(TempDir(), "huge.npy");
-        var data = new float[300 * 300];
-        for (var i = 0; i < data.Length; i++)
-        {
-            data[i] = (i % 7) + 1;
-        }
-
-        data.AsSpan(0, 300).Fill(1e30f);
-        data[(250 * 300) + 5] = float.PositiveInfinity;
-        data[(260 * 300) + 5] = float.NaN;
-        Npy.Write(path, data, 300, 300);
-        using var x = FeatureMatrix.Open(path);
-        var row = new float[300];
-        x.ReadRows(0, 1, row);
-        Assert.All(row, v => Assert.Equal(1 / Math.Sqrt(300), v, 5));
-        var block = new float[300 * 300];
-        // 90,000 values: read in parallel; the error names the first bad row whatever thread met it.
-        Assert.Contains("row 250 holds NaN or infinity", Assert.Throws<InvalidDataException>(() => x.ReadRows(0, 300, block)).Message);
-    }
-
-    [Fact]
-    public async Task ParquetShards_GiveTheSameCoresetAsTheNpy_AndBrokenFoldersAreNamed()
-    {
-        var (path, truth) = Planted(300, 24, 3, 12);
-        var (values, _) = Npy.ReadFloat32(path);
-        var folder = TempDir();
-        async Task Shard(string into, int shard, int numShards, int dims = 24, int? from = null)
-        {
-            var (first, count) = FeatureShards.Range(300, shard, numShards);
-    [Fact]
     public void RowBlocks_ReadTheNextBlockDuringTheBody_GiveEveryRowOnce_AndStopAtTheFirstBadBlock()
     {
         var (path, _) = Planted(103, 12, 3, 4, half: true);
@@ -413,6 +413,38 @@ public sealed class CoincideTests
         private ManualResetEventSlim Event(int start) => _read.GetOrAdd(start, _ => new ManualResetEventSlim());
     }
 
+    [Fact]
+    public void FeatureMatrix_NormalizesHugeFiniteRows_AndNamesTheFirstBadRowOfABlock()
+    {
+        var path = Path.Combine(TempDir(), "huge.npy");
+        var data = new float[300 * 300];
+        for (var i = 0; i < data.Length; i++)
+        {
+            data[i] = (i % 7) + 1;
+        }
+
+        data.AsSpan(0, 300).Fill(1e30f);
+        data[(250 * 300) + 5] = float.PositiveInfinity;
+        data[(260 * 300) + 5] = float.NaN;
+        Npy.Write(path, data, 300, 300);
+        using var x = FeatureMatrix.Open(path);
+        var row = new float[300];
+        x.ReadRows(0, 1, row);
+        Assert.All(row, v => Assert.Equal(1 / Math.Sqrt(300), v, 5));
+        var block = new float[300 * 300];
+        // 90,000 values: read in parallel; the error names the first bad row whatever thread met it.
+        Assert.Contains("row 250 holds NaN or infinity", Assert.Throws<InvalidDataException>(() => x.ReadRows(0, 300, block)).Message);
+    }
+
+    [Fact]
+    public async Task ParquetShards_GiveTheSameCoresetAsTheNpy_AndBrokenFoldersAreNamed()
+    {
+        var (path, truth) = Planted(300, 24, 3, 12);
+        var (values, _) = Npy.ReadFloat32(path);
+        var folder = TempDir();
+        async Task Shard(string into, int shard, int numShards, int dims = 24, int? from = null)
+        {
+            var (first, count) = FeatureShards.Range(300, shard, numShards);
             var start = from ?? first;
             var rows = Enumerable.Range(start, count).Select(r => new FeatureRow { Row = r, Clip = $"clip{r}", Label = $"class{truth[r]}", Features = values.AsSpan(r * 24, dims).ToArray() }).ToList();
             await FeatureShards.WriteAsync(into, shard, numShards, 300, rows);

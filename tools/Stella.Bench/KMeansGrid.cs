@@ -15,7 +15,7 @@ namespace Stella.Bench;
 /// </summary>
 internal static partial class KMeansGrid
 {
-    public static void Run(int[]? widths = null, int[]? ks = null, int n = 100_000, int iterations = 20, string? folder = null)
+    public static void Run(int[]? widths = null, int[]? ks = null, int n = 100_000, int iterations = 20, string? folder = null, KMeansPrecision precision = KMeansPrecision.Float32)
     {
         widths ??= [64, 256, 1_024];
         ks ??= [100, 500, 1_000, 10_000];
@@ -27,7 +27,7 @@ internal static partial class KMeansGrid
         Stella.Model.Runtime.TorchRuntime.Initialize();
         var policy = $"OMP_WAIT_POLICY {Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "default"}, GOMP_SPINCOUNT {Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") ?? "default"}";
         var threads = TorchSharp.torch.get_num_threads();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"k-means grid: N = {n}, 500 planted skewed clusters, {iterations} iterations, {threads} threads (faiss: OMP_NUM_THREADS={threads}), {policy} for stella; OMP_WAIT_POLICY {userPolicy ?? "default"}, GOMP_SPINCOUNT {userSpin ?? "default"} for faiss"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"k-means grid: N = {n}, 500 planted skewed clusters, {iterations} iterations, {threads} threads (faiss: OMP_NUM_THREADS={threads}), {policy} for stella; OMP_WAIT_POLICY {userPolicy ?? "default"}, GOMP_SPINCOUNT {userSpin ?? "default"} for faiss; ours in {precision}, faiss in float32"));
         Console.WriteLine("Times are medians over the repeats (5 where one pair takes under 30 s, else 1; ours and faiss alternate), [min-max] beside them.");
         Console.WriteLine("ours k-means: our fit without reading the .npy into memory; faiss' time likewise starts after its np.load and normalize_L2. CPU: ours includes opening and reading the file, faiss' not.");
         Console.WriteLine("      D       K  reps   ours s (with read) [min-max]   ours k-means s   faiss s [min-max]   k-means/faiss  CPU ours/faiss   objective ours  faiss   diff %   load (1 min)");
@@ -56,7 +56,7 @@ internal static partial class KMeansGrid
                     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                     using (var x = FeatureMatrix.Open(path))
                     {
-                        ours.Add((new SphericalKMeans(k, iterations, 1234).Fit(x), 0));
+                        ours.Add((new SphericalKMeans(k, iterations, 1234, precision: precision).Fit(x), 0));
                     }
 
                     ours[^1] = (ours[^1].Result, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);

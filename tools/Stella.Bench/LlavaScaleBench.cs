@@ -10,8 +10,9 @@ namespace Stella.Bench;
 /// Coreset benchmark (b), the LLaVA-1.5 scale: N = 665,298 x D = 20,480 float16 (27 GB; generated once, with planted structure:
 /// 10,000 cluster directions in 500 groups around a shared mean, cluster sizes skewed, noise at cosine about 0.6 to the cluster
 /// direction), then <c>stella coreset</c> end to end with K = 10,000, ratio 0.2 and a random projection to 256 dimensions for the
-/// clustering (exact assignment would cost 2.7e14 flops a pass). Prints the time and peak RSS of every phase and the full-space
-/// objective; asserts nothing.
+/// clustering (exact assignment would cost 2.7e14 flops a pass), its k-means assignment in bfloat16 (--kmeans-precision; float32
+/// on request; 2026-12-01: 23-33 s a pass against 12.5 s, full-space objective 0.591856 against 0.591923, planted clusters
+/// covered 9,923 against 9,924). Prints the time and peak RSS of every phase and the full-space objective; asserts nothing.
 /// </summary>
 internal static class LlavaScaleBench
 {
@@ -19,7 +20,7 @@ internal static class LlavaScaleBench
     public const int D = 20_480;
     public const int Planted = 10_000;
 
-    public static void Run(string? folder = null, int k = 10_000, int project = 256, int iterations = 20)
+    public static void Run(string? folder = null, int k = 10_000, int project = 256, int iterations = 20, KMeansPrecision precision = KMeansPrecision.BFloat16)
     {
         folder ??= Path.GetTempPath();
         var path = Path.Combine(folder, $"stella-coreset-llava-{N}x{D}-f16.npy");
@@ -40,11 +41,11 @@ internal static class LlavaScaleBench
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"coreset (b): generated {path} ({bytes / 1e9:0.0} GB) in {watch.Elapsed.TotalSeconds:0} s"));
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"coreset (b): N = {N}, D = {D} float16, K = {k}, ratio 0.2, --project {project}, {iterations} iterations, {Environment.ProcessorCount} cores"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"coreset (b): N = {N}, D = {D} float16, K = {k}, ratio 0.2, --project {project}, {iterations} iterations, k-means in {precision}, {Environment.ProcessorCount} cores"));
         var outDir = Path.Combine(folder, "stella-coreset-llava-out");
         var total = Stopwatch.StartNew();
         CoresetJob.Run(
-            new CoresetSettings { Features = path, Out = outDir, Clusters = k, Iterations = iterations, Project = project, Labels = File.Exists(path + ".clusters.txt") ? path + ".clusters.txt" : null, Coincide = new CoincideOptions { Ratio = 0.2 } },
+            new CoresetSettings { Features = path, Out = outDir, Clusters = k, Iterations = iterations, Project = project, KMeansPrecision = precision, Labels = File.Exists(path + ".clusters.txt") ? path + ".clusters.txt" : null, Coincide = new CoincideOptions { Ratio = 0.2 } },
             line => Console.WriteLine($"  [{DateTime.Now:HH:mm:ss}] {line}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  end to end {total.Elapsed.TotalMinutes:0.0} min, peak RSS {Stella.Core.Diagnostics.ProcessMemory.PeakRssMb():0} MB"));
         using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "summary.json")));
