@@ -91,11 +91,17 @@ public static class Coincide
     /// <summary>D_i: mean over all n_i^2 pairs (diagonal included) of exp(-||x - y||^2 / 2) = exp(cos - 1) for unit rows [n * d].</summary>
     public static double Density(float[] rows, int n, int d) => DensityOf(Gram(rows, n, d), n);
 
-    /// <summary>D_i of the unit rows of <paramref name="rows"/> [n, d].</summary>
-    public static double Density(torch.Tensor rows) => DensityOf(Gram(rows), (int)rows.shape[0]);
-
     /// <summary>D_i from the n x n inner products of a cluster's unit rows (<see cref="GramSingle"/>).</summary>
-    public static double DensityFromGram(float[] gram, int n) => DensityOf(Array.ConvertAll(gram, g => (double)g), n);
+    public static double DensityFromGram(ReadOnlySpan<float> gram, int n)
+    {
+        double sum = 0;
+        foreach (var g in gram)
+        {
+            sum += Math.Exp((double)g - 1);
+        }
+
+        return sum / ((double)n * n);
+    }
 
     private static double DensityOf(double[] gram, int n)
     {
@@ -157,9 +163,6 @@ public static class Coincide
     /// MMD^2(S + c) = K_XX + (B + 2 r_c + K_cc) / (s + 1)^2 - 2 (A + m_c) / (s + 1), so each step costs O(n) after one n x n kernel.
     /// </summary>
     public static int[] GreedyMmd(float[] rows, int n, int d, int q) => GreedyMmdOf(Gram(rows, n, d), n, q);
-
-    /// <summary>Greedy MMD^2 selection of <paramref name="q"/> of the unit rows of <paramref name="rows"/> [n, d].</summary>
-    public static int[] GreedyMmd(torch.Tensor rows, int q) => GreedyMmdOf(Gram(rows), (int)rows.shape[0], q);
 
     /// <summary>Greedy MMD^2 selection of <paramref name="q"/> rows from the n x n inner products of a cluster's unit rows (<see cref="GramSingle"/>).</summary>
     public static int[] GreedyMmdFromGram(float[] gram, int n, int q) => GreedyMmdOf(Array.ConvertAll(gram, g => (double)g), n, q);

@@ -1,6 +1,11 @@
 namespace Stella.Coreset;
 
-/// <summary>Unit rows [N, D] read a block (or a list) at a time: a feature file on disk, or a projection of one held in memory.</summary>
+/// <summary>
+/// Unit rows [N, D] read a block (or a list) at a time: a feature file on disk, or a projection of one held in memory.
+/// <see cref="RowBlocks.Each"/> calls <see cref="ReadRows(int, int, Span{float})"/> on a thread-pool thread while its body runs, so
+/// a source must allow that read beside whatever the body does, and must not create torch tensors (one made outside a dispose
+/// scope is left to the finalizer).
+/// </summary>
 public interface IRowSource
 {
     /// <summary>N.</summary>

@@ -14,7 +14,8 @@ public enum KMeansPrecision
     /// <summary>
     /// bfloat16 inputs for the assignment GEMM (rows converted once, centroids once a pass), the best score's centroid taken, then
     /// the row's similarity to it, the objective and the centroid update in float32. Scores carry about 3 significant digits, so
-    /// a row whose two best centroids lie within about 0.01 of each other may take the second: an approximation, for the
+    /// a row whose two best centroids lie within about 0.01 of each other may take the second (scores equal after rounding go to
+    /// the lower-numbered centroid): an approximation, for the
     /// projected clustering of very wide features (whose projection distorts cosines far more). Fast only where the processor
     /// multiplies bfloat16 natively (x86 AVX-512 BF16 or AMX, recent GPUs); no per-group pruning.
     /// </summary>
@@ -34,8 +35,8 @@ public sealed record KMeansResult(float[] Centroids, int[] Assignments, IReadOnl
 /// permutation; each iteration assigns every row to the centroid of highest inner product (a GEMM per block of rows, on the
 /// configured device), then sets each centroid to the normalized mean of its rows; an empty cluster takes over the largest one
 /// (its centroid copied with a 1/1024 perturbation in opposite directions, as faiss splits). Rows up to
-/// <see cref="InMemoryBytes"/> are read once and held; larger files stream from disk a block at a time, so memory holds K x D,
-/// one block and the bounds.
+/// <see cref="InMemoryBytes"/> are read once and held (in bfloat16 mode a bfloat16 copy beside them, half as large); larger files
+/// stream from disk a block at a time, so memory holds K x D, two blocks (one read while the other is compared) and the bounds.
 /// </summary>
 /// <remarks>
 /// Exact pruning with per-group bounds (Yinyang k-means, Ding et al. 2015, on similarities): the centroids are split into G groups
