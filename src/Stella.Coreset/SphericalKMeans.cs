@@ -57,8 +57,11 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
     /// <summary>The per-group bounds take at most this many bytes (N x G float32), which caps G for large N.</summary>
     public const long BoundBytes = 256L << 20;
 
-    /// <summary>Rows at least this wide are pruned with the group bounds; narrower ones are always compared with every centroid.</summary>
+    /// <summary>Rows at least this wide are pruned with the group bounds; narrower ones only from <see cref="PruneFromClusters"/> centroids on.</summary>
     public const int PruneFromWidth = 128;
+
+    /// <summary>From this many centroids on, rows narrower than <see cref="PruneFromWidth"/> are pruned too.</summary>
+    public const int PruneFromClusters = 8_000;
 
     private static readonly Scalar Margin = 1e-5f.ToScalar();
     private static readonly Scalar One = Stella.Model.Runtime.Scalars.One;
@@ -92,8 +95,11 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
         using var assigned = zeros(x.Rows, dtype: ScalarType.Int64, device: dev);
         // At small widths comparing a row with every centroid costs little more than the bookkeeping that would skip it: at
         // N = 100,000, D = 64 (2 cores) pruning took 2.3 s at K = 500 and 3.9 s at K = 1,000, plain passes 1.4 s and 2.5 s; at
-        // D = 256 pruning wins (K = 500: 4.0 s against 4.5 s). So rows narrower than PruneFromWidth are always compared in full.
-        var pruning = prune && d >= pruneFromWidth && !low;
+        // D = 256 pruning wins (K = 500: 4.0 s against 4.5 s). So rows narrower than PruneFromWidth are compared in full, unless
+        // the centroids are many: at D = 64 (pairs of fits, 2026-12-01) K = 3,000 took 10.1-10.3 s plain, 12.8-14.8 s pruned;
+        // K = 6,000 was even (17.1-22.1 s either way); K = 10,000 took 35.0-47.5 s plain and 25.5-34.9 s pruned (4 pairs, each
+        // pair pruned faster), where the scores no longer fit the caches and skipping rows saves memory traffic, not flops.
+        var pruning = prune && (d >= pruneFromWidth || clusters >= PruneFromClusters) && !low;
         using var bounds = pruning ? empty(x.Rows, pass.Groups, device: dev) : null;
         var objective = new List<double>();
         Tensor? groupDrift = null;
@@ -134,9 +140,21 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
     /// block's scores stay within 8 MB and its rows within 16 MB: with few, narrow centroids a 4,096-row block is too little work
     /// for its fixed cost. Measured at N = 100,000 (2 cores, medians of 7 alternating fits): D 64, K 100: 0.51 s with 4,096 rows,
     /// 0.43 s with 8,192, 0.48 s with 16,384; D 256, K 100: 1.19 / 1.18 / 1.23 s; at K 500 and 1,000 larger blocks were slower
-    /// (D 64, K 500: 1.49 s with 4,096, 1.85 s with 8,192), which the 8 MB bound keeps at about 4,096 (4,194).
+    /// (D 64, K 500: 1.49 s with 4,096, 1.85 s with 8,192), which the 8 MB bound keeps at about 4,096 (4,194). Rows narrower than
+    /// <see cref="PruneFromWidth"/> against at most 1,000 centroids (compared in full) keep their scores within 4 MB instead
+    /// (cache-resident while their maximum is taken): D 64, K 500 (medians of 5, twice) 2.39 / 2.52 s with 4,194 rows, 1.89 /
+    /// 1.93 s with 2,048; K 1,000 (medians of 3, twice) 3.82 / 4.53 s with 4,096 rows, 3.60 / 4.06 s with 1,024. Not measured
+    /// for more centroids, where the general rule stays.
     /// </summary>
-    private int BlockRows(int d) => Math.Max(RowBlocks.Auto(Math.Max(d, clusters)), Math.Min(8_192, Math.Min((2 << 20) / Math.Max(1, clusters), (4 << 20) / d)));
+    private int BlockRows(int d)
+    {
+        if (d < pruneFromWidth && clusters <= 1_000)
+        {
+            return Math.Min(8_192, Math.Min((1 << 20) / Math.Max(1, clusters), (4 << 20) / d));
+        }
+
+        return Math.Max(RowBlocks.Auto(Math.Max(d, clusters)), Math.Min(8_192, Math.Min((2 << 20) / Math.Max(1, clusters), (4 << 20) / d)));
+    }
 
     /// <summary>Groups of consecutive centroids: about 10 centroids a group (Yinyang's K / 10), fewer groups when N x G would pass <see cref="BoundBytes"/>.</summary>
     private (int Groups, int Size) Layout(int rows)

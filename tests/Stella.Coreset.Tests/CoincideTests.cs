@@ -109,6 +109,23 @@ public sealed class CoincideTests
         Assert.True(Share(lines[^1]) < 50, lines[^1]);
     }
 
+    [Fact]
+    public void KMeans_NarrowRows_ArePrunedByDefault_FromPruneFromClusters()
+    {
+        // Width 32 is below PruneFromWidth, but with PruneFromClusters centroids the default prunes, with the full comparison's result.
+        var (path, _) = Planted(12_000, 32, 40, 17);
+        using var x = FeatureMatrix.Open(path);
+        var lines = new List<string>();
+        var byDefault = new SphericalKMeans(SphericalKMeans.PruneFromClusters, iterations: 4, seed: 3, progress: lines.Add).Fit(x);
+        var full = new SphericalKMeans(SphericalKMeans.PruneFromClusters, iterations: 4, seed: 3, prune: false).Fit(x);
+        Assert.Equal(full.Assignments, byDefault.Assignments);
+        Assert.Equal(100, Share(lines[0]));
+        Assert.True(Share(lines[^1]) < 100, string.Join("\n", lines));
+        var fewer = new List<string>();
+        new SphericalKMeans(SphericalKMeans.PruneFromClusters - 1, iterations: 4, seed: 3, progress: fewer.Add).Fit(x);
+        Assert.All(fewer, l => Assert.Equal(100, Share(l)));
+    }
+
     [Theory]
     [InlineData(203, 20)] // groups of 11 centroids, the last one of 5
     [InlineData(203, 1)] // one group: the global bound
