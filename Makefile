@@ -98,7 +98,7 @@ bench: synth ## Benchmarks (print figures, assert nothing): data path vs bare ff
 bench-efficiency: build ## Only thesis Table 2.2 on the production learners (samples/s, peak RSS, model state, peak step memory; tiny and base presets, each method in its own process, ~40 min on 2 cores; PRESETS=tiny, BENCH_METHODS=stella,der++ to choose); writes runs/bench/efficiency.json.
 	@$(DOTNET) tools/Stella.Bench/bin/$(CONFIG)/net10.0/Stella.Bench.dll efficiency $(or $(PRESETS),all) $(or $(BENCH_METHODS),all)
 
-bench-coreset: build ## Only the coreset benchmarks: (a) N=100k D=1024 K=1000 exact; k-means vs faiss at D 64/256/1024 x K 100/500/1000/10000 (python3-faiss); (b) N=665,298 D=20,480 float16 K=10,000 with --project 256.
+bench-coreset: build ## Only the coreset benchmarks: (a) N=100k D=1024 K=1000 exact; k-means vs faiss at D 64/256/1024 x K 100/500/1000/10000 (python3-faiss); (b) N=665,298 D=20,480 float16 K=10,000 with --project 256 --kmeans-precision bfloat16 (about 8 min).
 	@# faiss as a user would run it: Debian's faiss links the generic libblas, which is the slow reference BLAS unless an
 	@# optimized one is installed (measured at D 256, K 100: 25.0 s with the reference BLAS, 1.5 s with OpenBLAS).
 	@if ! /usr/bin/python3 -c 'import faiss' 2>/dev/null || [ ! -e /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3 ]; then \
