@@ -37,12 +37,7 @@ internal static class CoresetCommand
                 "thesis" => TransferMode.Thesis,
                 var other => throw new UserInputException($"--transfer must be 'reference' or 'thesis' (got '{other}')"),
             };
-            var kmeansPrecision = parse.GetValue(precision) switch
-            {
-                "float32" => KMeansPrecision.Float32,
-                "bfloat16" => KMeansPrecision.BFloat16,
-                var other => throw new UserInputException($"--kmeans-precision must be 'float32' or 'bfloat16' (got '{other}')"),
-            };
+            var kmeansPrecision = KMeansPrecisions.Parse(parse.GetValue(precision)!);
             var featuresPath = parse.GetValue(features)!;
             var layerBlocks = parse.GetValue(layers);
             if (layerBlocks is null)

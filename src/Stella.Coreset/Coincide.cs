@@ -89,7 +89,7 @@ public static class Coincide
     }
 
     /// <summary>D_i: mean over all n_i^2 pairs (diagonal included) of exp(-||x - y||^2 / 2) = exp(cos - 1) for unit rows [n * d].</summary>
-    public static double Density(float[] rows, int n, int d) => DensityOf(Gram(rows, n, d), n);
+    public static double Density(float[] rows, int n, int d) => DensityFromGram(Array.ConvertAll(Gram(rows, n, d), g => (float)g), n);
 
     /// <summary>D_i from the n x n inner products of a cluster's unit rows (<see cref="GramSingle"/>).</summary>
     public static double DensityFromGram(ReadOnlySpan<float> gram, int n)
@@ -98,17 +98,6 @@ public static class Coincide
         foreach (var g in gram)
         {
             sum += Math.Exp((double)g - 1);
-        }
-
-        return sum / ((double)n * n);
-    }
-
-    private static double DensityOf(double[] gram, int n)
-    {
-        double sum = 0;
-        foreach (var g in gram)
-        {
-            sum += Math.Exp(g - 1);
         }
 
         return sum / ((double)n * n);

@@ -169,7 +169,7 @@ public static class CoresetJob
         {
             features = settings.Features, method = settings.Method, n = x.Rows, d = x.Dims, k, budget, selected = indices.Length,
             ratio, tau = settings.Coincide.Tau, transfer = settings.Coincide.Transfer.ToString().ToLowerInvariant(), seed = settings.Seed,
-            iterations = settings.Iterations, kmeans_precision = settings.KMeansPrecision == KMeansPrecision.BFloat16 ? "bfloat16" : "float32", kmeans_objective = km.Objective.Select(o => Math.Round(o, 6)).ToArray(),
+            iterations = settings.Iterations, kmeans_precision = KMeansPrecisions.Name(settings.KMeansPrecision), kmeans_objective = km.Objective.Select(o => Math.Round(o, 6)).ToArray(),
             kmeans_objective_full_space = Math.Round(projection?.ObjectiveFullSpace ?? km.Objective[^1], 6), projection,
             empty_clusters = sizes.Count(s => s == 0), phases,
             label_coverage = labels is null ? null : new

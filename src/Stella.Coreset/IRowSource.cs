@@ -82,8 +82,9 @@ public static class RowBlocks
         using var current = TorchSharp.torch.empty(size, x.Dims);
         using var next = x.Rows > blockRows ? TorchSharp.torch.empty(size, x.Dims) : null;
         var buffers = new[] { current, next ?? current };
-        Task Read(TorchSharp.torch.Tensor buffer, int start) => Task.Run(() => x.ReadRows(start, Math.Min(blockRows, x.Rows - start), Memory(buffer)[..(Math.Min(blockRows, x.Rows - start) * x.Dims)]));
-        x.ReadRows(0, size, Memory(current)[..(size * x.Dims)]);
+        int Rows(int start) => Math.Min(blockRows, x.Rows - start);
+        void Read(TorchSharp.torch.Tensor buffer, int start) => x.ReadRows(start, Rows(start), Memory(buffer)[..(Rows(start) * x.Dims)]);
+        Read(current, 0);
         Task? pending = null;
         try
         {
@@ -95,11 +96,12 @@ public static class RowBlocks
                 var block = buffers[turn];
                 if (start + blockRows < x.Rows)
                 {
-                    pending = Read(buffers[turn ^ 1], start + blockRows);
+                    var (buffer, from) = (buffers[turn ^ 1], start + blockRows);
+                    pending = Task.Run(() => Read(buffer, from));
                 }
 
                 using var scope = TorchSharp.torch.NewDisposeScope();
-                var n = Math.Min(blockRows, x.Rows - start);
+                var n = Rows(start);
                 body(start, (n == block.shape[0] ? block.alias() : block.narrow(0, 0, n)).to(device));
             }
         }

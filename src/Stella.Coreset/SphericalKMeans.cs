@@ -22,6 +22,21 @@ public enum KMeansPrecision
     BFloat16,
 }
 
+/// <summary>The names of <see cref="KMeansPrecision"/> on the command line (--kmeans-precision) and in summary.json.</summary>
+public static class KMeansPrecisions
+{
+    /// <summary>float32 or bfloat16.</summary>
+    public static string Name(KMeansPrecision precision) => precision == KMeansPrecision.BFloat16 ? "bfloat16" : "float32";
+
+    /// <summary>The precision named <paramref name="name"/>; any other name is a user error that lists the two.</summary>
+    public static KMeansPrecision Parse(string name) => name switch
+    {
+        "float32" => KMeansPrecision.Float32,
+        "bfloat16" => KMeansPrecision.BFloat16,
+        _ => throw new Stella.Core.UserInputException($"--kmeans-precision must be 'float32' or 'bfloat16' (got '{name}')"),
+    };
+}
+
 /// <summary>Result of <see cref="SphericalKMeans"/>.</summary>
 /// <param name="Centroids">Unit centroids [K * D].</param>
 /// <param name="Assignments">Cluster of each row.</param>
@@ -97,8 +112,8 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
         // N = 100,000, D = 64 (2 cores) pruning took 2.3 s at K = 500 and 3.9 s at K = 1,000, plain passes 1.4 s and 2.5 s; at
         // D = 256 pruning wins (K = 500: 4.0 s against 4.5 s). So rows narrower than PruneFromWidth are compared in full, unless
         // the centroids are many: at D = 64 (pairs of fits, 2026-12-01) K = 3,000 took 10.1-10.3 s plain, 12.8-14.8 s pruned;
-        // K = 6,000 was even (17.1-22.1 s either way); K = 10,000 took 35.0-47.5 s plain and 25.5-34.9 s pruned (4 pairs, each
-        // pair pruned faster), where the scores no longer fit the caches and skipping rows saves memory traffic, not flops.
+        // K = 6,000 was even (17.1-22.1 s either way); K = 10,000 took 32.5-47.5 s plain (6 fits) and 25.5-34.9 s pruned (5 fits;
+        // pruned faster in each of 5 back-to-back pairs), where the scores no longer fit the caches and skipping rows saves memory traffic, not flops.
         var pruning = prune && (d >= pruneFromWidth || clusters >= PruneFromClusters) && !low;
         using var bounds = pruning ? empty(x.Rows, pass.Groups, device: dev) : null;
         var objective = new List<double>();
@@ -112,7 +127,7 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
                 using var scope = NewDisposeScope();
                 var sums = zeros(clusters, d, device: dev);
                 var counts = zeros(clusters, dtype: ScalarType.Int64, device: dev);
-                var (value, recomputed) = Assign(pass, centroids, low ? centroids.to_type(ScalarType.BFloat16) : null, assigned, bounds, groupDrift, sums, counts);
+                var (value, recomputed) = Assign(pass, centroids, low, assigned, bounds, groupDrift, sums, counts);
                 objective.Add(value);
                 var drift = Update(centroids, sums, counts, d);
                 groupDrift?.Dispose();
@@ -121,8 +136,7 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
             }
 
             // Final assignment against the final centroids, so assignments and centroids agree.
-            using var lastCentroids16 = low ? centroids.to_type(ScalarType.BFloat16) : null;
-            objective.Add(Assign(pass, centroids, lastCentroids16, assigned, bounds, groupDrift, null, null).Objective);
+            objective.Add(Assign(pass, centroids, low, assigned, bounds, groupDrift, null, null).Objective);
         }
         finally
         {
@@ -235,10 +249,12 @@ public sealed class SphericalKMeans(int clusters, int iterations = 20, int seed 
     /// One pass over the rows: each row's best centroid into <paramref name="assigned"/>, and (when given) the rows summed and
     /// counted per centroid for the update; returns the mean cosine to the assigned centroid and the share of rows compared with
     /// every centroid. Without <paramref name="groupDrift"/> (the first pass, or no pruning) every row is compared with every centroid.
-    /// With <paramref name="centroids16"/> (bfloat16) the comparison is in bfloat16 and the chosen centroid's similarity in float32.
+    /// With <paramref name="low"/> the comparison is in bfloat16 (the centroids converted once here) and the chosen centroid's
+    /// similarity in float32.
     /// </summary>
-    private static (double Objective, double Recomputed) Assign(Pass pass, Tensor centroids, Tensor? centroids16, Tensor assigned, Tensor? bounds, Tensor? groupDrift, Tensor? sums, Tensor? counts)
+    private static (double Objective, double Recomputed) Assign(Pass pass, Tensor centroids, bool low, Tensor assigned, Tensor? bounds, Tensor? groupDrift, Tensor? sums, Tensor? counts)
     {
+        using var centroids16 = low ? centroids.to_type(ScalarType.BFloat16) : null;
         double total = 0;
         long full = 0;
         var onCpu = centroids.device_type == DeviceType.CPU;

@@ -27,7 +27,7 @@ internal static partial class KMeansGrid
         Stella.Model.Runtime.TorchRuntime.Initialize();
         var policy = $"OMP_WAIT_POLICY {Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "default"}, GOMP_SPINCOUNT {Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") ?? "default"}";
         var threads = TorchSharp.torch.get_num_threads();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"k-means grid: N = {n}, 500 planted skewed clusters, {iterations} iterations, {threads} threads (faiss: OMP_NUM_THREADS={threads}), {policy} for stella; OMP_WAIT_POLICY {userPolicy ?? "default"}, GOMP_SPINCOUNT {userSpin ?? "default"} for faiss; ours in {precision}, faiss in float32"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"k-means grid: N = {n}, 500 planted skewed clusters, {iterations} iterations, {threads} threads (faiss: OMP_NUM_THREADS={threads}), {policy} for stella; OMP_WAIT_POLICY {userPolicy ?? "default"}, GOMP_SPINCOUNT {userSpin ?? "default"} for faiss; ours in {KMeansPrecisions.Name(precision)}, faiss in float32"));
         Console.WriteLine("Times are medians over the repeats (5 where one pair takes under 30 s, else 1; ours and faiss alternate), [min-max] beside them.");
         Console.WriteLine("ours k-means: our fit without reading the .npy into memory; faiss' time likewise starts after its np.load and normalize_L2. CPU: ours includes opening and reading the file, faiss' not.");
         Console.WriteLine("      D       K  reps   ours s (with read) [min-max]   ours k-means s   faiss s [min-max]   k-means/faiss  CPU ours/faiss   objective ours  faiss   diff %   load (1 min)");
@@ -97,22 +97,17 @@ internal static partial class KMeansGrid
         }
 
         info.Environment["OMP_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
-        if (policy is null)
+        // The user's own OpenMP settings (or none), not the ones stella set for itself.
+        foreach (var (name, value) in new[] { ("OMP_WAIT_POLICY", policy), ("GOMP_SPINCOUNT", spin) })
         {
-            info.Environment.Remove("OMP_WAIT_POLICY");
-        }
-        else
-        {
-            info.Environment["OMP_WAIT_POLICY"] = policy;
-        }
-
-        if (spin is null)
-        {
-            info.Environment.Remove("GOMP_SPINCOUNT");
-        }
-        else
-        {
-            info.Environment["GOMP_SPINCOUNT"] = spin;
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
         }
 
         try

@@ -41,7 +41,7 @@ internal static class LlavaScaleBench
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"coreset (b): generated {path} ({bytes / 1e9:0.0} GB) in {watch.Elapsed.TotalSeconds:0} s"));
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"coreset (b): N = {N}, D = {D} float16, K = {k}, ratio 0.2, --project {project}, {iterations} iterations, k-means in {precision}, {Environment.ProcessorCount} cores"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"coreset (b): N = {N}, D = {D} float16, K = {k}, ratio 0.2, --project {project}, {iterations} iterations, k-means in {KMeansPrecisions.Name(precision)}, {Environment.ProcessorCount} cores"));
         var outDir = Path.Combine(folder, "stella-coreset-llava-out");
         var total = Stopwatch.StartNew();
         CoresetJob.Run(

@@ -47,7 +47,7 @@ if (what is "kmeans-grid" or "all")
     // Stella.Bench kmeans-grid [WIDTHS] [KS] [float32|bfloat16], e.g. kmeans-grid 256 500 (ours in bfloat16 against faiss in float32 with the third).
     int[]? List(int i) => args.Length > i ? args[i].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray() : null;
     var grid = what == "kmeans-grid";
-    KMeansGrid.Run(grid ? List(1) : null, grid ? List(2) : null, precision: grid && args.Length > 3 ? Precision(args[3]) : Stella.Coreset.KMeansPrecision.Float32);
+    KMeansGrid.Run(grid ? List(1) : null, grid ? List(2) : null, precision: grid && args.Length > 3 ? Stella.Coreset.KMeansPrecisions.Parse(args[3]) : Stella.Coreset.KMeansPrecision.Float32);
 }
 
 if (what is "planted")
@@ -59,7 +59,7 @@ if (what is "planted")
 if (what is "coreset-llava" or "all")
 {
     // Stella.Bench coreset-llava [FOLDER] [bfloat16|float32]: the k-means assignment's arithmetic (default bfloat16, the setting for --project).
-    LlavaScaleBench.Run(what == "coreset-llava" && args.Length > 1 ? args[1] : null, precision: what == "coreset-llava" && args.Length > 2 ? Precision(args[2]) : Stella.Coreset.KMeansPrecision.BFloat16);
+    LlavaScaleBench.Run(what == "coreset-llava" && args.Length > 1 ? args[1] : null, precision: what == "coreset-llava" && args.Length > 2 ? Stella.Coreset.KMeansPrecisions.Parse(args[2]) : Stella.Coreset.KMeansPrecision.BFloat16);
 }
 
 if (what is "stream" or "all")
@@ -68,10 +68,3 @@ if (what is "stream" or "all")
 }
 
 return 0;
-
-static Stella.Coreset.KMeansPrecision Precision(string name) => name switch
-{
-    "float32" => Stella.Coreset.KMeansPrecision.Float32,
-    "bfloat16" => Stella.Coreset.KMeansPrecision.BFloat16,
-    _ => throw new ArgumentException($"precision must be float32 or bfloat16 (got '{name}')"),
-};
